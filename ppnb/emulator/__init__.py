@@ -1,0 +1,25 @@
+"""A local, stateful, persistent emulator of PayPal Invoicing API v2.
+
+>>> from ppnb.emulator import start
+>>> with start() as running:                       # doctest: +SKIP
+...     print(running.base_url, running.credentials.client_id)
+
+See :class:`Emulator` for the in-process object and ``ppnb emulator serve`` for the CLI.
+"""
+
+from ._clock import Clock, ClockError
+from ._errors import ApiError
+from ._server import Credentials, Emulator, RunningEmulator, start
+from ._service import Invoicing, Merchant
+
+__all__ = [
+    "ApiError",
+    "Clock",
+    "ClockError",
+    "Credentials",
+    "Emulator",
+    "Invoicing",
+    "Merchant",
+    "RunningEmulator",
+    "start",
+]

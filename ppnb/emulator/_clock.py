@@ -1,0 +1,94 @@
+"""The emulator's clock: the one source of "now" for everything the emulator decides.
+
+It follows the machine's clock by default, shifted by an offset, or stands still when frozen.
+It never moves backwards: stored data (sent times, payments, reminders) would contradict it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+
+
+class ClockError(ValueError):
+    """A request to move the clock backwards."""
+
+
+class Clock:
+    """A controllable UTC clock.
+
+    Parameters
+    ----------
+    start
+        The time the clock shows now; defaults to the machine's time.
+    frozen
+        If true, time stands still until :meth:`set` or :meth:`advance` moves it.
+    source
+        The underlying time source in seconds since the epoch (for tests of the clock).
+    """
+
+    def __init__(
+        self,
+        start: dt.datetime | None = None,
+        *,
+        frozen: bool = False,
+        source: Callable[[], float] = time.time,
+    ) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._frozen = frozen
+        self._offset = 0.0 if start is None else _epoch(start) - source()
+        self._pinned = _epoch(start) if start is not None else source()
+
+    @property
+    def frozen(self) -> bool:
+        """Whether time stands still between explicit moves."""
+        return self._frozen
+
+    def now(self) -> dt.datetime:
+        """The current emulator time, aware, in UTC."""
+        with self._lock:
+            return dt.datetime.fromtimestamp(self._seconds(), dt.UTC)
+
+    def today(self) -> dt.date:
+        """The current emulator date (UTC)."""
+        return self.now().date()
+
+    def _seconds(self) -> float:
+        return self._pinned if self._frozen else self._source() + self._offset
+
+    def set(self, when: dt.datetime) -> dt.datetime:
+        """Move the clock to ``when``; refuses to go backwards."""
+        target = _epoch(when)
+        with self._lock:
+            current = self._seconds()
+            if target < current:
+                raise ClockError(
+                    f"the clock cannot move backwards (now {_iso(current)}, asked {_iso(target)})"
+                )
+            self._pinned = target
+            self._offset = target - self._source()
+        return self.now()
+
+    def advance(self, *, days: float = 0, seconds: float = 0) -> dt.datetime:
+        """Move the clock forward by a number of days and/or seconds."""
+        if days < 0 or seconds < 0:
+            raise ClockError("the clock cannot move backwards")
+        return self.set(self.now() + dt.timedelta(days=days, seconds=seconds))
+
+
+def _epoch(when: dt.datetime) -> float:
+    if when.tzinfo is None:
+        raise ClockError("clock times must be timezone-aware")
+    return when.timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+
+
+def isoformat(when: dt.datetime) -> str:
+    """PayPal's date_time rendering: UTC, seconds precision, ``Z`` suffix."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

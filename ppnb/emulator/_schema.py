@@ -1,0 +1,518 @@
+"""Request validation: the spec's constraints, written as a small declarative schema.
+
+Each node validates a JSON value and returns a *clean* copy holding only the properties the
+spec defines, so unknown keys never reach storage. Problems are collected as PayPal error
+details (``field`` is a JSON pointer) and raised together as one 400.
+
+Where PayPal's spec lists an exact description for a field's issue (``invoices.create-400``),
+that text is used, so clients and PayPal's documentation agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import ApiError, Detail
+
+MAX_DETAILS = 10
+_NUMBER = r"^((-?[0-9]+)|(-?([0-9]+)?[.][0-9]+))$"
+_DATE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])$")
+_DATETIME = re.compile(
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])[Tt]([0-1][0-9]|2[0-3]):[0-5][0-9]:"
+    r"([0-5][0-9]|60)([.][0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+class Problems:
+    """Collects error details while a request body is validated."""
+
+    def __init__(self) -> None:
+        self.details: list[Detail] = []
+
+    def add(self, path: str, issue: str, description: str, value: Any = None) -> None:
+        if len(self.details) < MAX_DETAILS:
+            self.details.append(Detail(issue, description, path or "/", value))
+
+    def raise_if_any(self, status: int = 400) -> None:
+        if self.details:
+            raise ApiError(status, list(self.details))
+
+
+class Node:
+    """A schema node: validates ``value`` at ``path`` and returns its clean copy."""
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "number" if isinstance(value, int | float) else "null"
+    )
+
+
+@dataclass
+class Str(Node):
+    max: int | None = None
+    min: int = 0
+    pattern: str | None = None
+    enum: tuple[str, ...] | None = None
+    desc: str | None = None
+    length_issue: str | None = None
+    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pattern:
+            self._regex = re.compile(self.pattern)
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, str):
+            problems.add(
+                path, "INVALID_PARAMETER_SYNTAX", f"Expected a string, got {_type_name(value)}.",
+                value,
+            )
+            return None
+        if self.max is not None and len(value) > self.max or len(value) < self.min:
+            issue = self.length_issue or (
+                "INVALID_STRING_MAX_LENGTH" if self.min == 0 else "INVALID_STRING_LENGTH"
+            )
+            bounds = (
+                f"at most {self.max}" if self.min == 0 else f"between {self.min} and {self.max}"
+            )
+            problems.add(
+                path, issue, self.desc or f"The value must be {bounds} characters long.",
+                value[:60],
+            )
+            return None
+        if self.enum is not None and value not in self.enum:
+            problems.add(
+                path, "INVALID_PARAMETER_VALUE",
+                f"The value must be one of: {', '.join(self.enum)}.", value[:60],
+            )
+            return None
+        if self._regex is not None and not self._regex.match(value):
+            problems.add(
+                path, "INVALID_PARAMETER_SYNTAX",
+                self.desc or "The value of a field does not conform to the expected format.",
+                value[:60],
+            )
+            return None
+        return value
+
+
+@dataclass
+class Date(Node):
+    desc: str = "The date must be a valid calendar date, yyyy-mm-dd."
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, str) or not _DATE.match(value):
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", self.desc, value)
+            return None
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", self.desc, value)
+            return None
+        return value
+
+
+@dataclass
+class DateTime(Node):
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        desc = "The value must be an Internet date-time, e.g. 2024-01-31T00:00:00Z."
+        if not isinstance(value, str) or not _DATETIME.match(value):
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", desc, value)
+            return None
+        try:
+            parse_datetime(value)
+        except ValueError:
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", desc, value)
+            return None
+        return value
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """Parse an RFC 3339 date-time (validated by :class:`DateTime`) into aware UTC."""
+    text = value.replace("t", "T").replace("z", "Z").replace("Z", "+00:00")
+    if ":60" in text[17:20]:  # leap second: clamp, as most systems do
+        text = text[:17] + "59" + text[19:]
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+@dataclass
+class Bool(Node):
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, bool):
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", "Expected a boolean.", value)
+            return None
+        return value
+
+
+@dataclass
+class Int(Node):
+    min: int | None = None
+    max: int | None = None
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(path, "INVALID_PARAMETER_SYNTAX", "Expected an integer.", value)
+            return None
+        if self.max is not None and value > self.max:
+            problems.add(path, "INVALID_INTEGER_MAX_VALUE", "Value exceeds max value.", value)
+            return None
+        if self.min is not None and value < self.min:
+            problems.add(path, "INVALID_INTEGER_MIN_VALUE", "Value less than minimum value.", value)
+            return None
+        return value
+
+
+@dataclass
+class Arr(Node):
+    item: Node
+    max_items: int | None = None
+    desc: str | None = None
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, list):
+            problems.add(
+                path, "INVALID_PARAMETER_SYNTAX", f"Expected an array, got {_type_name(value)}."
+            )
+            return None
+        if self.max_items is not None and len(value) > self.max_items:
+            problems.add(
+                path, "INVALID_ARRAY_MAX_ITEMS",
+                self.desc or f"At most {self.max_items} items are allowed.", len(value),
+            )
+            return None
+        return [self.item.check(v, f"{path}/{i}", problems) for i, v in enumerate(value)]
+
+
+@dataclass
+class Obj(Node):
+    props: dict[str, Node]
+    required: tuple[str, ...] = ()
+    extra: Callable[[dict[str, Any], str, Problems], None] | None = None
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, dict):
+            problems.add(
+                path, "INVALID_PARAMETER_SYNTAX", f"Expected an object, got {_type_name(value)}."
+            )
+            return None
+        out: dict[str, Any] = {}
+        for name in self.required:
+            if value.get(name) is None:
+                problems.add(
+                    f"{path}/{name}", "MISSING_REQUIRED_PARAMETER",
+                    f"A required field / parameter is missing: {name}.",
+                )
+        for name, node in self.props.items():
+            if name in value and value[name] is not None:
+                out[name] = node.check(value[name], f"{path}/{name}", problems)
+        if self.extra is not None:
+            self.extra(out, path, problems)
+        return out
+
+
+def validate(node: Node, value: Any) -> Any:
+    """Validate a whole request body; raise one 400 listing every problem found."""
+    problems = Problems()
+    clean = node.check(value, "", problems)
+    problems.raise_if_any()
+    return clean
+
+
+# --- the spec's building blocks -------------------------------------------------------------
+
+CURRENCY = Str(3, 3, desc="Currency code length should be 3 characters.")
+MONEY_VALUE = Str(32, pattern=_NUMBER, desc=None)
+MONEY = Obj({"currency_code": CURRENCY, "value": MONEY_VALUE}, required=("currency_code", "value"))
+PERCENT = Str(32, pattern=_NUMBER)
+EMAIL = Str(
+    254, 3, pattern=r"^[^@\s]+@[^@\s\"\-][^@\s]*\.[^@\s]+$",
+    desc="Email address length should be between 3 and 254.",
+)
+COUNTRY = Str(2, 2, pattern=r"^([A-Z]{2}|C2)$", desc="Country code is invalid.")
+PAYMENT_METHODS = (
+    "BANK_TRANSFER", "CASH", "CHECK", "CREDIT_CARD", "DEBIT_CARD", "PAYPAL", "WIRE_TRANSFER",
+    "OTHER",
+)  # fmt: skip
+TERM_TYPES = (
+    "DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", "NET_10", "NET_15", "NET_30", "NET_45", "NET_60",
+    "NET_90", "NO_DUE_DATE",
+)  # fmt: skip
+INVOICE_STATUSES = (
+    "DRAFT", "SENT", "SCHEDULED", "PAID", "MARKED_AS_PAID", "CANCELLED", "REFUNDED",
+    "PARTIALLY_PAID", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED", "UNPAID", "PAYMENT_PENDING",
+)  # fmt: skip
+
+NAME = Obj(
+    {
+        "prefix": Str(140),
+        "given_name": Str(140, desc="Given name length should be less than 140 characters."),
+        "surname": Str(140, desc="Surname length should be less than 140 characters."),
+        "middle_name": Str(140),
+        "suffix": Str(140),
+        "alternate_full_name": Str(300),
+        "full_name": Str(300),
+    }
+)
+ADDRESS = Obj(
+    {
+        "address_line_1": Str(300, desc="Address line1 length should be less than 300 characters."),
+        "address_line_2": Str(300, desc="Address line2 length should be less than 300 characters."),
+        "address_line_3": Str(100),
+        "admin_area_4": Str(100),
+        "admin_area_3": Str(100),
+        "admin_area_2": Str(120, desc="Admin area2 length should be less than 300 characters."),
+        "admin_area_1": Str(300, desc="Admin area1 length should be less than 300 characters."),
+        "postal_code": Str(60, desc="Postal code length should be less than 60 characters."),
+        "country_code": COUNTRY,
+    },
+    required=("country_code",),
+)
+PHONE = Obj(
+    {
+        "country_code": Str(3, 1, pattern=r"^[0-9]{1,3}?$",
+                            desc="country code length should be between 1 and 3."),
+        "national_number": Str(14, 1, pattern=r"^[0-9]{1,14}?$",
+                               desc="National Number length should be between 1 and 14."),
+        "extension_number": Str(15, 1, pattern=r"^[0-9]{1,15}?$"),
+        "phone_type": Str(enum=("FAX", "HOME", "MOBILE", "OTHER", "PAGER")),
+    },
+    required=("country_code", "national_number", "phone_type"),
+)
+BUSINESS = Str(300, desc="Business name length should be less than 300 characters.")
+CONTACT = Obj({"business_name": BUSINESS, "name": NAME, "address": ADDRESS})
+BILLING = Obj(
+    {
+        **CONTACT.props,
+        "email_address": EMAIL,
+        "phones": Arr(PHONE, 20),
+        "additional_info": Str(
+            40, desc="Additional information value length should be less than 40 characters."
+        ),
+        "language": Str(10, 2, pattern=r"^[a-z]{2}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}))?$",
+                        desc="Language is invalid.", length_issue="INVALID_STRING_LENGTH"),
+    }
+)
+INVOICER = Obj(
+    {
+        **CONTACT.props,
+        "email_address": EMAIL,
+        "phones": Arr(PHONE, 20),
+        "website": Str(2048, desc="Website url length should be less than 2048 characters."),
+        "tax_id": Str(100, desc="Tax id length should be less than 100 characters."),
+        "additional_notes": Str(400),
+        "logo_url": Str(2000, desc="Logo url length should be less than 4000 characters."),
+    }
+)
+RECIPIENT = Obj({"billing_info": BILLING, "shipping_info": CONTACT})
+TAX = Obj(
+    {"name": Str(100, desc="Tax name length should be less than 100."), "percent": PERCENT},
+    required=("name", "percent"),
+)
+DISCOUNT = Obj({"percent": PERCENT, "amount": MONEY})
+ITEM = Obj(
+    {
+        "name": Str(200, desc="Item name length should be less than 200 characters."),
+        "description": Str(1000,
+                           desc="Item description length should be less than 1000 characters."),
+        "quantity": Str(14, 1, pattern=_NUMBER, desc="Item quantity length should be 1 and 14."),
+        "unit_amount": MONEY,
+        "tax": TAX,
+        "item_date": Date("Item Date is invalid."),
+        "discount": DISCOUNT,
+        "unit_of_measure": Str(enum=("QUANTITY", "HOURS", "AMOUNT")),
+    },
+    required=("name", "quantity", "unit_amount"),
+)
+ATTACHMENT = Obj(
+    {
+        "id": Str(255, 1, desc="Attachment id length should be between 1 and 255."),
+        "reference_url": Str(2000, 1,
+                             desc="Attachment reference url length should be between 1 and 2000."),
+        "content_type": Str(255),
+        "size": Str(20, pattern=r"^[0-9]+$"),
+    }
+)
+_DETAIL_COMMON: dict[str, Node] = {
+    "reference": Str(120, desc="Reference field length should be less than 120 characters."),
+    "currency_code": CURRENCY,
+    "note": Str(4000, desc="Invoice note length should be less than 4000 characters."),
+    "terms_and_conditions": Str(
+        4000, desc="Terms and Conditions length should be less than 4000 characters."
+    ),
+    "memo": Str(500, desc="Memo length should be less than 4000 characters."),
+    "attachments": Arr(ATTACHMENT, 5),
+}
+INVOICE_DETAIL = Obj(
+    {
+        **_DETAIL_COMMON,
+        "invoice_number": Str(
+            25, desc="Invoice number length should be less than 25 characters."
+        ),
+        "invoice_date": Date("Invoice date is invalid."),
+        "payment_term": Obj(
+            {"term_type": Str(enum=TERM_TYPES), "due_date": Date("Due date is invalid.")}
+        ),
+    },
+    required=("currency_code",),
+)
+PARTIAL = Obj({"allow_partial_payment": Bool(), "minimum_amount_due": MONEY})
+TEMPLATE_CONFIGURATION = Obj(
+    {
+        "tax_calculated_after_discount": Bool(),
+        "tax_inclusive": Bool(),
+        "allow_tip": Bool(),
+        "partial_payment": PARTIAL,
+    }
+)
+CONFIGURATION = Obj(
+    {
+        **TEMPLATE_CONFIGURATION.props,
+        "template_id": Str(30, desc="Template Id length should be less than 22 characters."),
+    }
+)
+AMOUNT = Obj(
+    {
+        "breakdown": Obj(
+            {
+                "discount": Obj({"invoice_discount": DISCOUNT}),
+                "shipping": Obj({"amount": MONEY, "tax": TAX}),
+                "custom": Obj(
+                    {
+                        "label": Str(50, desc="Custom label length should be less than 50 "
+                                     "characters."),
+                        "amount": MONEY,
+                    },
+                    required=("label",),
+                ),
+            }
+        )
+    }
+)
+_INVOICE_PROPS: dict[str, Node] = {
+    "invoicer": INVOICER,
+    "primary_recipients": Arr(RECIPIENT, 100),
+    "additional_recipients": Arr(EMAIL, 100),
+    "items": Arr(ITEM, 100, desc="An invoice can have at most 100 items."),
+    "amount": AMOUNT,
+}
+#: The writable part of an invoice (create and full update). Read-only fields are dropped.
+INVOICE = Obj(
+    {"detail": INVOICE_DETAIL, **_INVOICE_PROPS, "configuration": CONFIGURATION},
+    required=("detail",),
+)
+#: A template's ``template_info`` keeps the same shape, without invoice-only detail fields.
+TEMPLATE_INFO = Obj(
+    {
+        "detail": Obj(
+            {**_DETAIL_COMMON, "payment_term": Obj({"term_type": Str(enum=TERM_TYPES)})}
+        ),
+        **_INVOICE_PROPS,
+        "configuration": TEMPLATE_CONFIGURATION,
+    }
+)
+TEMPLATE_SETTINGS = Obj(
+    {
+        "template_item_settings": Arr(
+            Obj(
+                {
+                    "field_name": Str(enum=("ITEMS_QUANTITY", "ITEMS_DESCRIPTION", "ITEMS_DATE",
+                                            "ITEMS_DISCOUNT", "ITEMS_TAX")),
+                    "display_preference": Obj({"hidden": Bool()}),
+                }
+            ),
+            10,
+        ),
+        "template_subtotal_settings": Arr(
+            Obj(
+                {
+                    "field_name": Str(enum=("DISCOUNT", "SHIPPING", "CUSTOM")),
+                    "display_preference": Obj({"hidden": Bool()}),
+                }
+            ),
+            10,
+        ),
+    }
+)
+TEMPLATE = Obj(
+    {
+        "name": Str(500, 1, desc="Template name length should be between 1 and 500."),
+        "default_template": Bool(),
+        "template_info": TEMPLATE_INFO,
+        "settings": TEMPLATE_SETTINGS,
+        "unit_of_measure": Str(enum=("QUANTITY", "HOURS", "AMOUNT")),
+    },
+    required=("name",),
+)
+NOTIFICATION = Obj(
+    {
+        "subject": Str(4000, desc="the value of a field is too long."),
+        "note": Str(4000, desc="the value of a field is too long."),
+        "send_to_invoicer": Bool(),
+        "send_to_recipient": Bool(),
+        "additional_recipients": Arr(
+            EMAIL, 100,
+            desc="Only maximum of 100 email address is supported in additional recipients.",
+        ),
+    }
+)
+PAYMENT = Obj(
+    {
+        "payment_id": Str(22),
+        "payment_date": Date("Date should be of format yyyy-mm-dd."),
+        "method": Str(enum=PAYMENT_METHODS),
+        "note": Str(2000),
+        "amount": MONEY,
+        "shipping_info": CONTACT,
+    },
+    required=("method",),
+)
+REFUND = Obj(
+    {
+        "refund_date": Date("Date should be of format yyyy-mm-dd."),
+        "amount": MONEY,
+        "method": Str(enum=PAYMENT_METHODS),
+    },
+    required=("method",),
+)
+QR_CONFIG = Obj(
+    {
+        "width": Int(150, 500),
+        "height": Int(150, 500),
+        "action": Str(7, pattern=r"^(?i:pay|details)$",
+                      desc="Value of the field does not conform to the expected format."),
+    }
+)
+_RANGE_DATE = Obj({"start": Date(), "end": Date()}, required=("start", "end"))
+_RANGE_DATETIME = Obj({"start": DateTime(), "end": DateTime()}, required=("start", "end"))
+SEARCH = Obj(
+    {
+        "recipient_email": Str(254, desc="the value of a field is too long."),
+        "recipient_first_name": Str(140, desc="the value of a field is too long."),
+        "recipient_last_name": Str(140, desc="the value of a field is too long."),
+        "recipient_business_name": Str(300, desc="the value of a field is too long."),
+        "invoice_number": Str(25, desc="the value of a field is too long."),
+        "status": Arr(Str(enum=INVOICE_STATUSES), 5,
+                      desc="the number of items in an array parameter is too large."),
+        "reference": Str(120, desc="the value of a field is too long."),
+        "currency_code": Str(3, 3, desc="the value of a field is either too short or too long."),
+        "memo": Str(500, desc="the value of a field is too long."),
+        "total_amount_range": Obj(
+            {"lower_amount": MONEY, "upper_amount": MONEY},
+            required=("lower_amount", "upper_amount"),
+        ),
+        "invoice_date_range": _RANGE_DATE,
+        "due_date_range": _RANGE_DATE,
+        "payment_date_range": _RANGE_DATETIME,
+        "creation_date_range": _RANGE_DATETIME,
+        "archived": Bool(),
+        "fields": Arr(Str(64), 10),
+    }
+)

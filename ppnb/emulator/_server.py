@@ -1,0 +1,192 @@
+"""The emulator as an object (in-process state) and as a running HTTP server."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+
+from ._app import create_app
+from ._clock import Clock
+from ._ids import IdFactory
+from ._service import TOKEN_TTL, Invoicing, Merchant
+from ._store import Store
+
+DEFAULT_CLIENT_ID = "ppnb-emulator"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A merchant app's client id and secret. The secret is masked in repr and str."""
+
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(client_id={self.client_id!r}, client_secret='***')"
+
+    __str__ = __repr__
+
+
+class Emulator:
+    """PayPal Invoicing v2, emulated: state, rules and an ASGI app over them.
+
+    The same object serves in-process calls (``emulator.service``) and HTTP
+    (``emulator.app``, or :meth:`serve_in_thread`), moto-style.
+
+    Parameters
+    ----------
+    db
+        SQLite file path, or ``":memory:"``.
+    merchants
+        ``(client_id, secret)`` pairs to register. With none, a default merchant
+        (``ppnb-emulator``) gets a fresh secret each time the emulator starts.
+    clock
+        The emulator's clock (default: machine time, movable forward).
+    seed
+        Makes generated ids repeatable.
+    token_ttl
+        Access-token lifetime in seconds.
+    """
+
+    def __init__(
+        self,
+        db: str | Path = ":memory:",
+        *,
+        merchants: Iterable[tuple[str, str]] | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        token_ttl: int = TOKEN_TTL,
+    ) -> None:
+        self.store = Store(db)
+        self.clock = clock or Clock()
+        self.service = Invoicing(self.store, self.clock, seed=seed, token_ttl=token_ttl)
+        pairs = list(merchants or [(DEFAULT_CLIENT_ID, IdFactory().secret())])
+        self.credentials = [Credentials(cid, secret) for cid, secret in pairs]
+        for cred in self.credentials:
+            self.service.add_merchant(cred.client_id, cred.client_secret)
+        self._started = threading.Event()
+        self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._started.set()
+        yield
+
+    def merchant(self, client_id: str | None = None) -> Merchant:
+        """A registered merchant (the first one by default)."""
+        cid = client_id or self.credentials[0].client_id
+        found = self.service.merchant_by_client(cid)
+        if found is None:
+            raise KeyError(f"no merchant with client id {cid!r}")
+        return found
+
+    def add_merchant(self, client_id: str, secret: str) -> Merchant:
+        """Register another merchant app."""
+        merchant = self.service.add_merchant(client_id, secret)
+        self.credentials.append(Credentials(client_id, secret))
+        return merchant
+
+    def grant(self, merchant_client_id: str, partner_client_id: str) -> None:
+        """Let ``partner_client_id`` act for the merchant via ``PayPal-Auth-Assertion``."""
+        self.service.grant(self.merchant(merchant_client_id), partner_client_id)
+
+    def invoice(self, invoice_id: str, client_id: str | None = None) -> dict[str, Any]:
+        """An invoice as stored (links keep the base-URL placeholder)."""
+        return orjson.loads(self.service.get_invoice(self.merchant(client_id), invoice_id))
+
+    def now(self) -> dt.datetime:
+        """The emulator's current time."""
+        return self.clock.now()
+
+    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+        """Serve over HTTP on a loopback port in a background thread (0: any free port)."""
+        return RunningEmulator(self, host, port)
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+
+class RunningEmulator:
+    """An :class:`Emulator` served by uvicorn in a daemon thread.
+
+    Use as a context manager, or call :meth:`stop`.
+    """
+
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        config = uvicorn.Config(
+            emulator.app, log_level="warning", access_log=False, lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+            name=f"ppnb-emulator-{self.port}",
+        )
+        emulator._started.clear()
+        self._thread.start()
+        if not emulator._started.wait(timeout=30):
+            raise RuntimeError("the emulator did not start within 30 s")
+        deadline = time.monotonic() + 30
+        while not self._server.started and self._thread.is_alive() and (
+            time.monotonic() < deadline
+        ):
+            self._thread.join(0.01)  # lifespan ran; uvicorn flags "started" right after
+        if not self._server.started:
+            raise RuntimeError("the emulator's server thread stopped while starting")
+
+    @property
+    def base_url(self) -> str:
+        """Where the API is served, e.g. ``http://127.0.0.1:8765``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def credentials(self) -> Credentials:
+        """The first merchant's app credentials."""
+        return self.emulator.credentials[0]
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RunningEmulator(base_url={self.base_url!r}, credentials={self.credentials!r})"
+
+
+def start(
+    db: str | Path = ":memory:",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **options: Any,
+) -> RunningEmulator:
+    """Start an emulator in a background thread and return it running.
+
+    ``running.base_url`` and ``running.credentials`` are what a client needs. Options are
+    those of :class:`Emulator`.
+    """
+    return Emulator(db, **options).serve_in_thread(host, port)
