@@ -100,7 +100,7 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """Render ``amount`` as PayPal does: exactly the currency's decimals (``"10.50"``, ``"1500"``)."""
+    """Render ``amount`` with exactly the currency's decimals (``"10.50"``, ``"1500"``)."""
     return str(quantize(amount, currency))
 
 

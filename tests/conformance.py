@@ -6,10 +6,11 @@ checked with :mod:`jsonschema` Draft 4 (the basis of OpenAPI 3.0 schemas) throug
 resolve. Draft 4 ignores OpenAPI-only keywords (``readOnly``, ``discriminator``, ``example``,
 ``xml``...); format checking is off, so PayPal formats (``ppaas_date_notime_v2``...) never
 fail, while their ``pattern`` siblings are still enforced. Adjustments made to the in-memory
-copy are listed in :data:`ADJUSTMENTS`: uncompilable ``pattern``-s get inline flags moved to
-the front (none today); ``nullable`` becomes a ``[type, "null"]`` union (none today);
-``maximum`` on an array (``detail.attachments``) becomes ``maxItems``; ``templates.emails``,
-documented as "An array of emails" but ``$ref``-ing the string ``email_address``, accepts both.
+copy are listed in :data:`ADJUSTMENTS`: the ``(?i)`` patterns (``fields``,
+``qr_config.action``) are expanded to explicit case classes (see :func:`fix_pattern`);
+``nullable`` would become a ``[type, "null"]`` union (none today); ``maximum`` on an array
+(``detail.attachments``) becomes ``maxItems``; ``templates.emails``, documented as "An array
+of emails" but ``$ref``-ing the string ``email_address``, accepts both.
 
 Error bodies: PayPal publishes most error schemas as ``allOf: [error_4xx, <op>-4xx]`` whose
 second part pins ``details[]`` to an ``anyOf`` of fixed ``(issue, description)`` pairs. The
@@ -53,13 +54,24 @@ def _ptr(*parts: str) -> str:
 
 
 def fix_pattern(pattern: str) -> str:
-    """Return ``pattern`` compilable by :mod:`re`: inline global flags moved to the front."""
+    """Return ``pattern`` without inline flags when possible, else with them at the front.
+
+    A lone ``(?i)`` over a pattern without classes, escapes or special groups is expanded to
+    explicit case alternatives (``a`` -> ``[Aa]``): equivalent for Python's :mod:`re`, and
+    usable by generators that reject inline flags (schemathesis raises InvalidRegexPattern).
+    Other flags are moved to the front, where Python accepts them.
+    """
+    flags = set("".join(_FLAGS.findall(pattern)))
+    if not flags:
+        return pattern
+    rest = _FLAGS.sub("", pattern)
+    if flags == {"i"} and not re.search(r"[\[\\]|\(\?[^:]", rest):
+        return re.sub(r"[A-Za-z]", lambda m: f"[{m[0].upper()}{m[0].lower()}]", rest)
     try:
         re.compile(pattern)
         return pattern
     except re.error:
-        flags = "".join(sorted(set("".join(_FLAGS.findall(pattern)))))
-        return f"(?{flags}){_FLAGS.sub('', pattern)}"
+        return f"(?{''.join(sorted(flags))}){rest}"
 
 
 def _adjust(node: Any, where: str) -> None:

@@ -238,6 +238,13 @@ def test_adjustments_are_recorded() -> None:
 def test_every_spec_pattern_compiles_and_fix_pattern() -> None:
     for pattern in re.findall(r'"pattern": "((?:[^"\\]|\\.)*)"', SPEC_PATH.read_text("utf-8")):
         re.compile(pattern.encode().decode("unicode_escape"))
-    assert fix_pattern("(?i)^(all|none)$") == "(?i)^(all|none)$"
-    fixed = fix_pattern("^abc(?i)$")
-    assert fixed == "(?i)^abc$" and re.search(fixed, "ABC")
+    assert fix_pattern("^[0-9]+$") == "^[0-9]+$"
+    assert fix_pattern("(?i)^(all|none)$") == "^([Aa][Ll][Ll]|[Nn][Oo][Nn][Ee])$"
+    assert fix_pattern("^abc(?i)$") == "^[Aa][Bb][Cc]$"
+    assert fix_pattern("^[a-z](?i)x$") == "(?i)^[a-z]x$"  # class: flag moved to the front
+    assert fix_pattern("(?i)^[a-z]$") == "(?i)^[a-z]$"  # already valid: kept
+    assert sum("pattern '(?i)" in a for a in ADJUSTMENTS) == 2
+    action = schema("qr_config")["properties"]["action"]["pattern"]
+    for value, ok in [("pay", True), ("DETAILS", True), ("Pay", True), ("payx", False)]:
+        assert bool(re.search(action, value)) is ok
+        assert bool(re.search("(?i)^(pay|details)$", value)) is ok  # same as the original

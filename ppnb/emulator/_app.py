@@ -82,7 +82,7 @@ class Api:
             return raw, orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise error(400, "MALFORMED_REQUEST_JSON",
-                        f"The request body is not valid JSON: {exc}.") from None
+                        f"The request body is not valid JSON: {exc}.", "/") from None
 
     def _merchant(self, request: Request) -> Merchant:
         auth = request.headers.get("authorization", "")
@@ -128,9 +128,7 @@ class Api:
                     raise error(409, "DUPLICATE_REQUEST_ID",
                                 "PayPal-Request-Id was already used for a different request.",
                                 "PayPal-Request-Id", request_id, "header")
-                response = Response(row[3], row[1], media_type=row[2])
-                response.headers["paypal-debug-id"] = self.service.ids.debug_id()
-                return _rebase(response, self._sentinel, self._base(request).encode())
+                return self._replay(request, row[1], row[3], row[2])
             try:
                 result = handler(request, merchant, body)
             except ApiError as exc:
@@ -145,11 +143,20 @@ class Api:
                     orjson.dumps(value))
                 stored = (status, data, ctype if data else None)
             store.execute(
-                "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO idempotency (merchant, request_id, fingerprint, status, body, "
+                "content_type) VALUES (?, ?, ?, ?, ?, ?)",
                 (merchant.payer_id, request_id, fingerprint, *stored),
             )
-        response = Response(stored[1], stored[0], media_type=stored[2])
-        response.headers["paypal-debug-id"] = self.service.ids.debug_id()
+        return self._replay(request, *stored)
+
+    def _replay(self, request: Request, status: int, body: bytes, content_type: str | None
+                ) -> Response:
+        """A stored response; an error keeps the debug id its body carries."""
+        debug_id = self.service.ids.debug_id()
+        if status >= 400 and content_type == JSON:
+            debug_id = orjson.loads(body).get("debug_id", debug_id)
+        response = Response(body, status, media_type=content_type,
+                            headers={"paypal-debug-id": debug_id})
         return _rebase(response, self._sentinel, self._base(request).encode())
 
     # --- OAuth ------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""The ``ppnb`` command line.
+
+``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground.
+Secrets are never printed: the full credentials go to an env file readable only by you.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_ENV_FILE = Path(".ppnb") / "emulator.env"
+
+
+def mask(secret: str) -> str:
+    """Show a secret as ``****`` plus its last four characters (none if it is short)."""
+    return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+def _merchant_pair(text: str) -> tuple[str, str]:
+    client_id, sep, secret = text.partition(":")
+    if not sep or not client_id or not secret:
+        raise argparse.ArgumentTypeError(
+            f"expected CLIENT_ID:SECRET, got {text.split(':')[0]!r}:..."
+        )
+    return client_id, secret
+
+
+def write_env_file(path: Path, base_url: str, client_id: str, secret: str) -> None:
+    """Write connection settings for ``ppnb.connect()`` to ``path`` with mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f"PPNB_ENV=emulator\nPPNB_BASE_URL={base_url}\n"
+            f"PAYPAL_CLIENT_ID={client_id}\nPAYPAL_CLIENT_SECRET={secret}\n"
+        )
+    os.chmod(path, 0o600)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from .emulator import Emulator
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}, which is not loopback", file=sys.stderr)
+    emulator = Emulator(args.db, merchants=args.merchant or None)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(128)  # listening before the banner: a client may connect as soon as it reads it
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    base_url = f"http://{host}:{port}"
+    first = emulator.credentials[0]
+    write_env_file(args.env_file, base_url, first.client_id, first.client_secret)
+    print(f"PayPal Invoicing v2 emulator at {base_url}")
+    print(f"  database: {args.db}")
+    for cred in emulator.credentials:
+        print(f"  merchant: client id {cred.client_id}, secret {mask(cred.client_secret)}")
+    print(f"  credentials for ppnb.connect(): {args.env_file} (mode 0600)")
+    print(f"  use it with: set -a; . {args.env_file}; set +a")
+    sys.stdout.flush()
+    config = uvicorn.Config(emulator.app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``ppnb`` verb."""
+    parser = argparse.ArgumentParser(prog="ppnb", description=__doc__.splitlines()[0])
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    emulator = verbs.add_parser("emulator", help="run the local PayPal Invoicing v2 emulator")
+    emulator_verbs = emulator.add_subparsers(dest="emulator_verb", required=True)
+    serve = emulator_verbs.add_parser("serve", help="serve the emulator over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--db", default="ppnb-emulator.sqlite",
+                       help="SQLite file that keeps state across restarts, or :memory:")
+    serve.add_argument("--merchant", action="append", type=_merchant_pair,
+                       metavar="CLIENT_ID:SECRET",
+                       help="a merchant app to register (repeatable); default: one generated")
+    serve.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
+                       help=f"where to write the credentials (default {DEFAULT_ENV_FILE})")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ppnb`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Shared fixtures: real emulators on loopback, and merchant-scoped API helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import Api, new_merchant  # noqa: E402
+
+from ppnb.emulator import Clock, RunningEmulator, start  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[RunningEmulator]:
+    """One emulator for the session; tests isolate themselves by using their own merchant."""
+    with start() as running:
+        yield running
+
+
+@pytest.fixture
+def api(server: RunningEmulator) -> Iterator[Api]:
+    """A fresh merchant on the shared emulator."""
+    client = Api(server.base_url, *new_merchant(server.emulator))
+    yield client
+    client.http.close()
+
+
+@pytest.fixture
+def timed() -> Iterator[tuple[RunningEmulator, Api]]:
+    """A private emulator with a frozen clock at 2025-01-15 09:00 UTC, for time-based rules."""
+    clock = Clock(dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC), frozen=True)
+    with start(clock=clock) as running:
+        client = Api(running.base_url, *new_merchant(running.emulator))
+        yield running, client
+        client.http.close()

@@ -1,0 +1,81 @@
+"""``ppnb emulator serve``: serves, prints where and who, never prints a secret."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ppnb.cli import build_parser, mask
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float = 30) -> str:
+    """Collect stdout until it contains ``marker`` (bounded by ``timeout``)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker.encode() not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and proc.poll() is None, f"server output so far: {seen!r}"
+        if selector.select(remaining):
+            seen += os.read(fd, 65536)
+    return seen.decode()
+
+
+def test_serve_prints_url_and_masked_credentials(tmp_path: Path) -> None:
+    port = _free_port()
+    secret = "cli-secret-abcdefghijklmnop"
+    env_file = tmp_path / "creds.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ppnb.cli", "emulator", "serve", "--port", str(port),
+         "--db", str(tmp_path / "cli.sqlite"), "--merchant", f"cli-merchant:{secret}",
+         "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        out = _read_until(proc, "set -a")
+        assert f"http://127.0.0.1:{port}" in out
+        assert "cli-merchant" in out and mask(secret) in out
+        assert secret not in out
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        assert settings["PAYPAL_CLIENT_SECRET"] == secret
+        # the socket listens before the banner is printed, so this connects at once
+        token = httpx.post(f"http://127.0.0.1:{port}/v1/oauth2/token",
+                           auth=("cli-merchant", secret), data={"grant_type": "client_credentials"},
+                           timeout=30)
+        assert token.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert secret.encode() not in (proc.stdout.read() if proc.stdout else b"")
+
+
+@pytest.mark.parametrize("bad", ["no-colon", ":hunter2-secret", "client:"])
+def test_merchant_flag_rejects_malformed_pairs(bad: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["emulator", "serve", "--merchant", bad])
+    err = capsys.readouterr().err
+    assert "expected CLIENT_ID:SECRET" in err
+    assert "hunter2" not in err  # the secret half is never echoed
+
+
+def test_mask_never_reveals_short_secrets() -> None:
+    assert mask("abc") == "****"
+    assert mask("0123456789abcdef") == "****cdef"

@@ -1,0 +1,24 @@
+"""The public surface: what ``__all__`` promises exists, and nothing private leaks into it."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["ppnb", "ppnb.emulator", "ppnb.money"])
+def test_all_names_exist_and_are_public(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == list(mod.__all__), "keep __all__ sorted"
+    for name in mod.__all__:
+        assert not name.startswith("_") or name == "__version__"
+        assert hasattr(mod, name), f"{module}.{name} is in __all__ but missing"
+
+
+def test_credentials_repr_hides_the_secret() -> None:
+    from ppnb.emulator import Credentials
+
+    cred = Credentials("client", "s3cr3t-value")
+    assert "s3cr3t" not in repr(cred) and "s3cr3t" not in str(cred)
+    assert "client" in repr(cred)
