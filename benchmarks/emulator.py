@@ -1,0 +1,195 @@
+"""Emulator throughput over loopback, against the slow path it replaces.
+
+Run: ``python -m benchmarks.emulator [--invoices 100000]``
+
+Prints, each with its baseline measured in the same run:
+
+* search pages of 100 out of an N-invoice store, served by one uvicorn worker
+  (target ≥ 20,000 invoices/s), against a naive search that loads every stored invoice,
+  parses, filters, sorts and re-serialises it in Python;
+* single-invoice GET and create requests per second (target ≥ 500/s each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import orjson
+
+from ppnb.emulator import Emulator
+
+CLIENT = ("bench-merchant", "bench-secret-0123456789abcdef")
+CUSTOMERS = [f"customer{i:03d}@example.com" for i in range(200)]
+
+
+def body(i: int) -> dict:
+    rng = random.Random(i)
+    currency = rng.choice(["USD", "USD", "EUR", "GBP", "JPY"])
+    unit = str(rng.randint(1, 5000)) if currency == "JPY" else f"{rng.randint(100, 500000) / 100:.2f}"
+    return {
+        "detail": {"currency_code": currency, "invoice_number": f"B-{i:07d}",
+                   "invoice_date": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                   "payment_term": {"term_type": rng.choice(["NET_30", "NET_60", "DUE_ON_RECEIPT"])},
+                   "reference": f"PO-{rng.randint(1, 9999)}"},
+        "primary_recipients": [{"billing_info": {
+            "email_address": rng.choice(CUSTOMERS),
+            "name": {"given_name": "Ada", "surname": "Lovelace"},
+            "business_name": "Analytical Engines"}}],
+        "items": [{"name": f"Item {k}", "quantity": str(rng.randint(1, 5)),
+                   "unit_amount": {"currency_code": currency, "value": unit},
+                   "tax": {"name": "VAT", "percent": "20"}} for k in range(rng.randint(1, 3))],
+    }
+
+
+def seed(db: Path, n: int) -> float:
+    """Create ``n`` invoices through the service (the same rules as HTTP); returns invoices/s."""
+    emulator = Emulator(db, merchants=[CLIENT], seed=1)
+    service, merchant = emulator.service, emulator.merchant()
+    start = time.perf_counter()
+    for lo in range(0, n, 5000):
+        with service.store.transaction():
+            for i in range(lo, min(n, lo + 5000)):
+                service.create_invoice(merchant, body(i))
+    rate = n / (time.perf_counter() - start)
+    emulator.close()
+    return rate
+
+
+def naive_search_rate(db: Path, pages: int) -> float:
+    """The path the indexed search replaced: parse every invoice, filter and sort in Python."""
+    emulator = Emulator(db, merchants=[CLIENT])
+    store, merchant = emulator.store, emulator.merchant()
+    start = time.perf_counter()
+    served = 0
+    for page in range(1, pages + 1):
+        docs = [orjson.loads(r[0]) for r in store.all(
+            "SELECT doc FROM invoices WHERE merchant = ?", (merchant.payer_id,))]
+        docs = [d for d in docs if d["status"] != "CANCELLED"]
+        docs.sort(key=lambda d: d["detail"]["metadata"]["create_time"], reverse=True)
+        chunk = docs[(page - 1) * 100: page * 100]
+        orjson.dumps({"items": chunk, "total_items": len(docs)})
+        served += len(chunk)
+    rate = served / (time.perf_counter() - start)
+    emulator.close()
+    return rate
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(db: Path, port: int, env_file: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ppnb.cli", "emulator", "serve", "--port", str(port), "--db",
+         str(db), "--merchant", f"{CLIENT[0]}:{CLIENT[1]}", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    banner = b""
+    while b"set -a" not in banner:  # the socket listens before this line is printed
+        chunk = proc.stdout.readline()
+        if not chunk:
+            raise RuntimeError(f"emulator failed to start: {banner.decode()}")
+        banner += chunk
+    return proc
+
+
+def timed(label: str, count: int, fn, threads: int = 1) -> float:
+    start = time.perf_counter()
+    if threads == 1:
+        for i in range(count):
+            fn(i)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fn, range(count)))
+    return count / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args(argv)
+    n = args.invoices
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.sqlite"
+        print(f"seeding {n:,} invoices through the service ...", flush=True)
+        seed_rate = seed(db, n)
+        port = free_port()
+        proc = serve(db, port, Path(tmp) / "bench.env")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            token = httpx.post(f"{base}/v1/oauth2/token", auth=CLIENT,
+                               data={"grant_type": "client_credentials"}).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            local = __import__("threading").local()
+
+            def client() -> httpx.Client:
+                if not hasattr(local, "c"):
+                    local.c = httpx.Client(base_url=base, headers=headers, timeout=60)
+                return local.c
+
+            pages = min(1000, -(-n // 100))
+            order = list(range(1, pages + 1))
+            random.Random(7).shuffle(order)
+
+            def search_page(i: int) -> None:
+                r = client().post(f"/v2/invoicing/search-invoices?page={order[i % pages]}"
+                                  "&page_size=100", content=b"{}",
+                                  headers={"Content-Type": "application/json"})
+                assert r.status_code == 200 and r.content.count(b'"id":"INV2-') == 100
+
+            search_pages = min(pages, 300)
+            search_1 = timed("search", search_pages, search_page) * 100
+            search_2 = timed("search", search_pages, search_page, threads=2) * 100
+            ids = [d["id"] for d in client().post(
+                "/v2/invoicing/search-invoices?page_size=100", json={}).json()["items"]]
+
+            def get_one(i: int) -> None:
+                assert client().get(f"/v2/invoicing/invoices/{ids[i % len(ids)]}").status_code == 200
+
+            def create_one(i: int) -> None:
+                r = client().post("/v2/invoicing/invoices", json=body(n + 10 + i))
+                assert r.status_code == 201, r.text
+
+            gets_1 = timed("get", args.requests, get_one)
+            gets_2 = timed("get", args.requests, get_one, threads=2)
+            creates = timed("create", args.requests, create_one)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        naive = naive_search_rate(db, pages=3 if n >= 50_000 else 10)
+
+    cpu = os.cpu_count()
+    print()
+    print(f"emulator benchmark: {n:,} invoices, one uvicorn worker, loopback, {cpu} cores")
+    print(f"{'figure':<48}{'value':>14}{'target':>10}")
+    rows = [
+        ("seed through the service (invoices/s)", seed_rate, None),
+        ("search, page_size 100, 1 client (invoices/s)", search_1, 20_000),
+        ("search, page_size 100, 2 clients (invoices/s)", search_2, 20_000),
+        ("baseline: naive Python-scan search (invoices/s)", naive, None),
+        ("GET one invoice, 1 client (req/s)", gets_1, 500),
+        ("GET one invoice, 2 clients (req/s)", gets_2, 500),
+        ("create invoice, 1 client (req/s)", creates, 500),
+    ]
+    for label, value, target in rows:
+        mark = "" if target is None else ("ok" if value >= target else "MISS")
+        print(f"{label:<48}{value:>14,.0f}{(f'{target:,}' if target else ''):>10} {mark}")
+    print(f"ratio indexed search / naive scan: {max(search_1, search_2) / naive:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
