@@ -116,7 +116,8 @@ class Api:
         """Replay the stored response of an earlier identical request, or run and store it."""
         store = self.service.store
         fingerprint = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
+            request.method.encode() + b" " + request.url.path.encode() + b"?"
+            + request.url.query.encode() + b"\n" + raw
         ).hexdigest()
         with store.transaction():
             row = store.one(

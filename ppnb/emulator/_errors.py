@@ -26,7 +26,10 @@ _ENVELOPES: dict[int, tuple[str, str]] = {
     404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
     405: ("METHOD_NOT_SUPPORTED", "The server does not implement the requested HTTP method."),
     409: ("RESOURCE_CONFLICT", "The server has detected a conflict while processing this request."),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "The server does not support the request payload's media type."),
+    415: (
+        "UNSUPPORTED_MEDIA_TYPE",
+        "The server does not support the request payload's media type.",
+    ),
     422: (
         "UNPROCESSABLE_ENTITY",
         "The requested action could not be performed, semantically incorrect, or failed business "

@@ -63,6 +63,7 @@ class Str(Node):
     enum: tuple[str, ...] | None = None
     desc: str | None = None
     length_issue: str | None = None
+    enum_issue: str | None = None
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +77,7 @@ class Str(Node):
                 value,
             )
             return None
-        if self.max is not None and len(value) > self.max or len(value) < self.min:
+        if (self.max is not None and len(value) > self.max) or len(value) < self.min:
             issue = self.length_issue or (
                 "INVALID_STRING_MAX_LENGTH" if self.min == 0 else "INVALID_STRING_LENGTH"
             )
@@ -90,8 +91,8 @@ class Str(Node):
             return None
         if self.enum is not None and value not in self.enum:
             problems.add(
-                path, "INVALID_PARAMETER_VALUE",
-                f"The value must be one of: {', '.join(self.enum)}.", value[:60],
+                path, self.enum_issue or "INVALID_PARAMETER_VALUE",
+                self.desc or f"The value must be one of: {', '.join(self.enum)}.", value[:60],
             )
             return None
         if self._regex is not None and not self._regex.match(value):
@@ -196,6 +197,7 @@ class Obj(Node):
     props: dict[str, Node]
     required: tuple[str, ...] = ()
     extra: Callable[[dict[str, Any], str, Problems], None] | None = None
+    missing: dict[str, str] = field(default_factory=dict)
 
     def check(self, value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, dict):
@@ -208,7 +210,7 @@ class Obj(Node):
             if value.get(name) is None:
                 problems.add(
                     f"{path}/{name}", "MISSING_REQUIRED_PARAMETER",
-                    f"A required field / parameter is missing: {name}.",
+                    self.missing.get(name, f"A required field / parameter is missing: {name}."),
                 )
         for name, node in self.props.items():
             if name in value and value[name] is not None:
@@ -463,24 +465,29 @@ NOTIFICATION = Obj(
         ),
     }
 )
+_METHOD_MISSING = {"method": "Payment method is missing. Please provide a valid payment method."}
 PAYMENT = Obj(
     {
         "payment_id": Str(22),
         "payment_date": Date("Date should be of format yyyy-mm-dd."),
-        "method": Str(enum=PAYMENT_METHODS),
+        "method": Str(enum=PAYMENT_METHODS, enum_issue="INVALID_PAYMENT_METHOD",
+                      desc="The value provided is not an acceptable method of payment."),
         "note": Str(2000),
         "amount": MONEY,
         "shipping_info": CONTACT,
     },
     required=("method",),
+    missing=_METHOD_MISSING,
 )
 REFUND = Obj(
     {
         "refund_date": Date("Date should be of format yyyy-mm-dd."),
         "amount": MONEY,
-        "method": Str(enum=PAYMENT_METHODS),
+        "method": Str(enum=PAYMENT_METHODS, enum_issue="INVALID_REFUND_METHOD",
+                      desc="The value provided is not an acceptable method of refund."),
     },
     required=("method",),
+    missing=_METHOD_MISSING,
 )
 QR_CONFIG = Obj(
     {
@@ -490,8 +497,24 @@ QR_CONFIG = Obj(
                       desc="Value of the field does not conform to the expected format."),
     }
 )
-_RANGE_DATE = Obj({"start": Date(), "end": Date()}, required=("start", "end"))
-_RANGE_DATETIME = Obj({"start": DateTime(), "end": DateTime()}, required=("start", "end"))
+
+
+def _ordered(parse: Callable[[str], Any]) -> Callable[[dict[str, Any], str, Problems], None]:
+    """A range check: ``end`` must not come before ``start`` (when both are valid)."""
+
+    def check(clean: dict[str, Any], path: str, problems: Problems) -> None:
+        start, end = clean.get("start"), clean.get("end")
+        if start is not None and end is not None and parse(end) < parse(start):
+            problems.add(f"{path}/end", "INVALID_PARAMETER_VALUE",
+                         "The end of the range must not be before its start.", end)
+
+    return check
+
+
+_RANGE_DATE = Obj({"start": Date(), "end": Date()}, required=("start", "end"),
+                  extra=_ordered(dt.date.fromisoformat))
+_RANGE_DATETIME = Obj({"start": DateTime(), "end": DateTime()}, required=("start", "end"),
+                      extra=_ordered(parse_datetime))
 SEARCH = Obj(
     {
         "recipient_email": Str(254, desc="the value of a field is too long."),
