@@ -342,10 +342,17 @@ class Invoicing:
     def _prepare(self, merchant: Merchant, body: Any, *, creating: bool) -> dict[str, Any]:
         """Validate an invoice body (merged over its template) and compute its amounts."""
         if isinstance(body, dict):
-            template_id = (body.get("configuration") or {}).get("template_id")
+            config = body.get("configuration")
+            template_id = config.get("template_id") if isinstance(config, dict) else None
             if isinstance(template_id, str) and creating:
                 template = self._template(merchant, template_id, "/configuration/template_id")
-                body = _merge(template.get("template_info") or {}, body)
+                info = copy.deepcopy(template.get("template_info") or {})
+                own = body.get("detail")
+                if isinstance(own, dict) and own.get("payment_term") and "detail" in info:
+                    # a term type or a due date, never both: the body's term replaces the
+                    # template's whole, or NET_30 would override an explicit due_date
+                    info["detail"].pop("payment_term", None)
+                body = _merge(info, body)
         clean = S.validate(S.INVOICE, body)
         detail = clean["detail"]
         currency = detail["currency_code"]
@@ -469,7 +476,7 @@ class Invoicing:
             for key in ("payments", "refunds"):
                 if key in old:
                     doc[key] = old[key]
-            _set_balances(doc)
+            _set_balances(doc, internal)  # a new total can settle a partly paid invoice
             return self._save(merchant, doc, internal, seq)
 
     def _check_recipient_change(self, old: dict, new: dict, internal: dict) -> None:
@@ -632,11 +639,11 @@ class Invoicing:
         with self.store.transaction():
             seq, doc, internal = self._load(merchant, invoice_id)
             currency = doc["detail"]["currency_code"]
-            if doc["status"] not in SENT_STATES:
+            due = Decimal(doc["due_amount"]["value"])
+            if doc["status"] not in SENT_STATES or due == 0:  # nothing (left) to pay
                 raise error(422, "CANNOT_PROCESS_PAYMENTS",
                             "Current invoice state does not support payment processing.",
                             "/status", doc["status"])
-            due = Decimal(doc["due_amount"]["value"])
             amount = self._transaction_amount(clean, currency, due, "Payment")
             if amount > due:
                 raise error(422, "PAYMENT_AMOUNT_GREATER_THAN_AMOUNT_DUE",
@@ -895,15 +902,19 @@ class Invoicing:
 
     def _clean_template(self, body: Any) -> dict[str, Any]:
         clean = S.validate(S.TEMPLATE, body)
-        detail = (clean.get("template_info") or {}).get("detail") or {}
-        if "currency_code" in detail:
-            try:
-                decimals(detail["currency_code"])
-            except MoneyError:
-                raise error(400, "INVALID_PARAMETER_SYNTAX",
-                            "the value of a field does not conform to the expected format.",
-                            "/template_info/detail/currency_code",
-                            detail["currency_code"]) from None
+        detail = (clean.get("template_info") or {}).get("detail")
+        if detail is None:
+            return clean
+        if "currency_code" not in detail:  # template_detail requires it, as invoices do
+            raise error(400, "MISSING_REQUIRED_PARAMETER",
+                        "A required field / parameter is missing: currency_code.",
+                        "/template_info/detail/currency_code")
+        try:
+            decimals(detail["currency_code"])
+        except MoneyError:
+            raise error(400, "INVALID_PARAMETER_SYNTAX",
+                        "the value of a field does not conform to the expected format.",
+                        "/template_info/detail/currency_code", detail["currency_code"]) from None
         return clean
 
     def _name_taken(self, merchant: Merchant, name: str, except_id: str | None = None) -> None:
