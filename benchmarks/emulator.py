@@ -13,12 +13,14 @@ Prints, each with its baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -136,40 +138,42 @@ def main(argv: list[str] | None = None) -> None:
             token = httpx.post(f"{base}/v1/oauth2/token", auth=CLIENT,
                                data={"grant_type": "client_credentials"}).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
-            local = __import__("threading").local()
+            local = threading.local()
 
-            def client() -> httpx.Client:
-                if not hasattr(local, "c"):
-                    local.c = httpx.Client(base_url=base, headers=headers, timeout=60)
-                return local.c
+            def request(method: str, path: str, payload: bytes | None = None) -> tuple[int,
+                                                                                       bytes]:
+                """One keep-alive request with http.client: a lean load generator."""
+                if not hasattr(local, "conn"):
+                    local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                sent = {**headers, "Content-Type": "application/json"} if payload else headers
+                local.conn.request(method, path, body=payload, headers=sent)
+                response = local.conn.getresponse()
+                return response.status, response.read()
 
             pages = min(1000, -(-n // 100))
             order = list(range(1, pages + 1))
             random.Random(7).shuffle(order)
 
             def search_page(i: int) -> None:
-                r = client().post(f"/v2/invoicing/search-invoices?page={order[i % pages]}"
-                                  "&page_size=100", content=b"{}",
-                                  headers={"Content-Type": "application/json"})
-                assert r.status_code == 200 and r.content.count(b'"id":"INV2-') == 100
+                status, data = request("POST", f"/v2/invoicing/search-invoices?page="
+                                       f"{order[i % pages]}&page_size=100", b"{}")
+                assert status == 200 and data.count(b'"id":"INV2-') == 100
 
             search_pages = min(pages, 300)
             search_1 = timed("search", search_pages, search_page) * 100
             search_2 = timed("search", search_pages, search_page, threads=2) * 100
-            ids = [d["id"] for d in client().post(
-                "/v2/invoicing/search-invoices?page_size=100", json={}).json()["items"]]
+            ids = [d["id"] for d in orjson.loads(request(
+                "POST", "/v2/invoicing/search-invoices?page_size=100", b"{}")[1])["items"]]
 
             def get_one(i: int) -> None:
-                r = client().get(f"/v2/invoicing/invoices/{ids[i % len(ids)]}")
-                assert r.status_code == 200
+                status, _ = request("GET", f"/v2/invoicing/invoices/{ids[i % len(ids)]}")
+                assert status == 200
 
             payloads = [orjson.dumps(body(n + 10 + i)) for i in range(2 * args.requests)]
-            json_header = {"Content-Type": "application/json"}
 
             def create_one(i: int) -> None:
-                r = client().post("/v2/invoicing/invoices", content=payloads[i],
-                                  headers=json_header)
-                assert r.status_code == 201, r.text
+                status, data = request("POST", "/v2/invoicing/invoices", payloads[i])
+                assert status == 201, data
 
             def create_more(i: int) -> None:
                 create_one(args.requests + i)

@@ -8,7 +8,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import orjson
 from starlette.applications import Starlette
@@ -242,14 +242,18 @@ def page_of(service: Invoicing, request: Request, docs: list[bytes], total: int 
             more: bool, page: int, page_size: int) -> bytes:
     """Assemble a page of stored invoice documents into an ``invoices`` body."""
     path = request.url.path
-    links = [{"href": f"{service.base}{path}?page={page}&page_size={page_size}", "rel": "self",
-              "method": request.method}]
+    extra = "".join(f"&{k}={quote(v)}" for k, v in request.query_params.multi_items()
+                    if k not in ("page", "page_size"))
+
+    def link(number: int, rel: str) -> dict[str, str]:
+        href = f"{service.base}{path}?page={number}&page_size={page_size}{extra}"
+        return {"href": href, "rel": rel, "method": request.method}
+
+    links = [link(page, "self")]
     if more:
-        links.append({"href": f"{service.base}{path}?page={page + 1}&page_size={page_size}",
-                      "rel": "next", "method": request.method})
+        links.append(link(page + 1, "next"))
     if page > 1:
-        links.append({"href": f"{service.base}{path}?page={page - 1}&page_size={page_size}",
-                      "rel": "prev", "method": request.method})
+        links.append(link(page - 1, "prev"))
     head = b"{"
     if total is not None:
         pages = -(-total // page_size)

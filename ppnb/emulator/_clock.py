@@ -91,4 +91,5 @@ def _iso(seconds: float) -> str:
 
 def isoformat(when: dt.datetime) -> str:
     """PayPal's date_time rendering: UTC, seconds precision, ``Z`` suffix."""
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = when.astimezone(dt.UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"

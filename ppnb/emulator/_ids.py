@@ -17,7 +17,8 @@ class IdFactory:
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
 
     def _chars(self, n: int) -> str:
-        return "".join(self._rng.choice(_ALPHABET) for _ in range(n))
+        bits = self._rng.getrandbits(5 * n)  # 32 symbols: 5 bits each, one draw per id
+        return "".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in range(n))
 
     def invoice(self) -> str:
         return "INV2-" + "-".join(self._chars(4) for _ in range(4))

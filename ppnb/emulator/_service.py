@@ -112,6 +112,9 @@ class Invoicing:
             sentinel = row[0]
         #: Stands for the server's base URL in stored documents; replaced when served.
         self.base = sentinel
+        # Tokens and merchants never change once issued, so lookups can be remembered.
+        self._token_cache: dict[str, tuple[str, float]] = {}
+        self._merchant_cache: dict[str, Merchant] = {}
 
     # --- merchants and auth ---------------------------------------------------------------
 
@@ -175,11 +178,16 @@ class Invoicing:
 
     def merchant_by_client(self, client_id: str) -> Merchant | None:
         """The merchant whose app has ``client_id``."""
+        if client_id in self._merchant_cache:
+            return self._merchant_cache[client_id]
         row = self.store.one(
             "SELECT payer_id, client_id, email, business_name FROM merchants WHERE client_id = ?",
             (client_id,),
         )
-        return Merchant(*row) if row else None
+        if row is None:
+            return None
+        self._merchant_cache[client_id] = Merchant(*row)
+        return self._merchant_cache[client_id]
 
     def grant(self, merchant: Merchant, partner_client_id: str) -> None:
         """Let the partner app ``partner_client_id`` act for ``merchant``."""
@@ -217,8 +225,9 @@ class Invoicing:
         if not token:
             raise error(401, "MISSING_AUTHORIZATION", "No Bearer access token was sent.",
                         "Authorization", location="header")
-        row = self.store.one(
-            "SELECT client_id, expires_at FROM tokens WHERE token_sha256 = ?", (_sha(token),)
+        digest = _sha(token)
+        row = self._token_cache.get(digest) or self.store.one(
+            "SELECT client_id, expires_at FROM tokens WHERE token_sha256 = ?", (digest,)
         )
         if row is None:
             raise error(401, "INVALID_TOKEN", "The access token is not valid.", "Authorization",
@@ -226,6 +235,9 @@ class Invoicing:
         if row[1] <= self.clock.now().timestamp():
             raise error(401, "TOKEN_EXPIRED", "The access token has expired; request a new one.",
                         "Authorization", location="header")
+        if len(self._token_cache) > 10_000:
+            self._token_cache.clear()
+        self._token_cache[digest] = row
         merchant = self.merchant_by_client(row[0])
         assert merchant is not None
         return merchant
@@ -321,6 +333,7 @@ class Invoicing:
         body = _dumps(doc)
         summary = _dumps(_summary(doc))
         hidden = _dumps(internal)
+        inserting = seq is None
         try:
             if seq is None:
                 seq = self.store.insert_invoice(row, body, summary, hidden)
@@ -329,7 +342,8 @@ class Invoicing:
         except sqlite3.IntegrityError:  # the (merchant, number) unique index
             raise _duplicate_number(detail["invoice_number"]) from None
         dates = [t["payment_date"] for t in (doc.get("payments") or {}).get("transactions", [])]
-        self.store.set_payment_dates(seq, merchant.payer_id, dates)
+        if dates or not inserting:
+            self.store.set_payment_dates(seq, merchant.payer_id, dates)
         return body
 
     def _number_taken(self, merchant: Merchant, number: str, except_id: str | None = None) -> bool:
