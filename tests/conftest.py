@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import Api, new_merchant  # noqa: E402
+from helpers import Api, new_merchant
 
-from ppnb.emulator import Clock, RunningEmulator, start  # noqa: E402
+from ppnb.emulator import Clock, RunningEmulator, start
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

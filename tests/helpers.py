@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import httpx
-
 from conformance import validate_response
 
 

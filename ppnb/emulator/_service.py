@@ -30,6 +30,8 @@ import datetime as dt
 import hashlib
 import secrets
 import sqlite3
+from array import array
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -115,6 +117,9 @@ class Invoicing:
         # Tokens and merchants never change once issued, so lookups can be remembered.
         self._token_cache: dict[str, tuple[str, float]] = {}
         self._merchant_cache: dict[str, Merchant] = {}
+        self._versions: dict[str, int] = {}
+        self._results: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, array]] = (
+            OrderedDict())
 
     # --- merchants and auth ---------------------------------------------------------------
 
@@ -334,6 +339,7 @@ class Invoicing:
         summary = _dumps(_summary(doc))
         hidden = _dumps(internal)
         inserting = seq is None
+        self._touch(merchant)
         try:
             if seq is None:
                 seq = self.store.insert_invoice(row, body, summary, hidden)
@@ -515,6 +521,7 @@ class Invoicing:
                             f"Only DRAFT or SCHEDULED invoices can be deleted; this one is "
                             f"{doc['status']}. Cancel it instead.", "/status", doc["status"])
             self.store.delete_invoice(seq)
+            self._touch(merchant)
 
     def send_invoice(
         self, merchant: Merchant, invoice_id: str, body: Any
@@ -847,26 +854,45 @@ class Invoicing:
                         "the value of a field does not conform to the expected format.",
                         "/fields", ", ".join(sorted(unknown)))
         column = "doc" if full or fields >= set(COLLECTIONS) else "summary"
-        sql_where = " AND ".join(where)
+        seqs = self._matching(merchant, " AND ".join(where), tuple(params))
         offset = (page - 1) * page_size
-        rows = self.store.all(
-            f"SELECT {column}, doc FROM invoices WHERE seq IN (SELECT seq FROM invoices "
-            f"WHERE {sql_where} ORDER BY seq DESC LIMIT ? OFFSET ?) ORDER BY seq DESC"
-            if column == "summary" and fields else
-            f"SELECT {column} FROM invoices WHERE seq IN (SELECT seq FROM invoices "
-            f"WHERE {sql_where} ORDER BY seq DESC LIMIT ? OFFSET ?) ORDER BY seq DESC",
-            (*params, page_size + 1, offset),
-        )
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        if column == "summary" and fields:
-            docs = [_dumps(_summary(orjson.loads(r[1]), keep=fields)) for r in rows]
-        else:
-            docs = [r[0] for r in rows]
-        total = None
-        if total_required:
-            total = self.store.one(f"SELECT COUNT(*) FROM invoices WHERE {sql_where}", params)[0]
-        return docs, total, more
+        chosen = seqs[offset : offset + page_size]
+        docs: list[bytes] = []
+        if chosen:
+            wanted = "doc" if column == "doc" or fields else "summary"
+            marks = ", ".join("?" * len(chosen))
+            found = dict(self.store.all(
+                f"SELECT seq, {wanted} FROM invoices WHERE seq IN ({marks})", tuple(chosen)
+            ))
+            docs = [found[seq] for seq in chosen]
+            if column == "summary" and fields:
+                docs = [_dumps(_summary(orjson.loads(d), keep=fields)) for d in docs]
+        more = len(seqs) > offset + page_size
+        return docs, (len(seqs) if total_required else None), more
+
+    def _matching(self, merchant: Merchant, where: str, params: tuple[Any, ...]) -> array:
+        """Sequence numbers matching a search, newest first, from an index scan.
+
+        The ordered list is remembered until the merchant's book next changes, so a pager
+        walking a thousand pages pays for one index scan instead of a thousand ever-deeper
+        OFFSET scans, and every page is cut from the same consistent result.
+        """
+        key = (where, params)
+        version = self._versions.get(merchant.payer_id, 0)
+        cached = self._results.get(key)
+        if cached is not None and cached[0] == version:
+            self._results.move_to_end(key)
+            return cached[1]
+        seqs = array("q", (row[0] for row in self.store.all(
+            f"SELECT seq FROM invoices WHERE {where} ORDER BY seq DESC", params)))
+        self._results[key] = (version, seqs)
+        while len(self._results) > 16:
+            self._results.popitem(last=False)
+        return seqs
+
+    def _touch(self, merchant: Merchant) -> None:
+        """Note that the merchant's book changed (drops remembered search results)."""
+        self._versions[merchant.payer_id] = self._versions.get(merchant.payer_id, 0) + 1
 
     # --- templates ------------------------------------------------------------------------
 

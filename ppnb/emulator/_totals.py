@@ -160,7 +160,8 @@ def compute(invoice: dict[str, Any], currency: str) -> Decimal:
                 shipping["amount"], "/amount/breakdown/shipping/amount", signed=False
             )
         if shipping.get("tax"):
-            rate = read.percent(shipping["tax"]["percent"], "/amount/breakdown/shipping/tax/percent")
+            rate = read.percent(shipping["tax"]["percent"],
+                                "/amount/breakdown/shipping/tax/percent")
             ship_tax = q(shipping_total * rate / _HUNDRED)
             shipping["tax"]["amount"] = _money(ship_tax, currency)
             tax_total += ship_tax
