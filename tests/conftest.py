@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,23 @@ def server() -> Iterator[RunningEmulator]:
 
 
 @pytest.fixture
-def api(server: RunningEmulator) -> Iterator[Api]:
+def merchants(server: RunningEmulator) -> Iterator[Callable[[], Api]]:
+    """Make fresh merchants on the shared emulator, as many as a test needs."""
+    made: list[Api] = []
+
+    def make() -> Api:
+        made.append(Api(server.base_url, *new_merchant(server.emulator)))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.http.close()
+
+
+@pytest.fixture
+def api(merchants: Callable[[], Api]) -> Api:
     """A fresh merchant on the shared emulator."""
-    client = Api(server.base_url, *new_merchant(server.emulator))
-    yield client
-    client.http.close()
+    return merchants()
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from helpers import Api, invoice_body, new_merchant
+from helpers import Api, invoice_body
 
 from ppnb.emulator import RunningEmulator
 
@@ -58,19 +58,15 @@ def ids(api: Api, headers: dict[str, str] | None = None) -> set[str]:
 
 
 @pytest.fixture
-def other(server: RunningEmulator) -> Iterator[Api]:
+def other(merchants: Callable[[], Api]) -> Api:
     """A second, unrelated merchant on the same emulator."""
-    client = Api(server.base_url, *new_merchant(server.emulator))
-    yield client
-    client.http.close()
+    return merchants()
 
 
 @pytest.fixture
-def other2(server: RunningEmulator) -> Iterator[Api]:
+def other2(merchants: Callable[[], Api]) -> Api:
     """A third merchant, where a test needs one."""
-    client = Api(server.base_url, *new_merchant(server.emulator))
-    yield client
-    client.http.close()
+    return merchants()
 
 
 # --- the token endpoint -----------------------------------------------------------------------

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from helpers import Api, invoice_body, new_merchant
+from helpers import Api, invoice_body
 
 from ppnb.emulator import RunningEmulator
 
@@ -48,10 +48,9 @@ def transactions(api: Api, invoice_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def other(server: RunningEmulator) -> Iterator[Api]:
-    client = Api(server.base_url, *new_merchant(server.emulator))
-    yield client
-    client.http.close()
+def other(merchants: Callable[[], Api]) -> Api:
+    """A second, unrelated merchant."""
+    return merchants()
 
 
 # --- replays ----------------------------------------------------------------------------------
