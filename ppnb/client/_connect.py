@@ -1,0 +1,136 @@
+"""``connect()``: one call to reach the emulator, PayPal sandbox or live.
+
+The embedded emulator is started on first use in a background thread (loopback, a free
+port) over a SQLite file, so a notebook's book survives kernel restarts. If another process
+already serves that file, ``connect()`` joins it instead of opening the file twice: the
+serving process holds a lock and publishes its URL and credentials in a 0600 file beside it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from ._client import Client
+
+__all__ = ["ENVIRONMENTS", "connect", "embedded_emulator"]
+
+#: Where each target environment lives.
+ENVIRONMENTS = {
+    "sandbox": "https://api-m.sandbox.paypal.com",
+    "live": "https://api-m.paypal.com",
+}
+DEFAULT_DB = Path.home() / ".ppnb" / "emulator.sqlite"
+
+_lock = threading.Lock()
+_embedded: dict[str, Any] = {}
+
+
+def embedded_emulator(db: str | Path | None = None) -> tuple[str, str, str]:
+    """Serve the embedded emulator (once per process) or join the process serving ``db``.
+
+    Returns ``(base_url, client_id, client_secret)``. ``db`` defaults to
+    ``$PPNB_EMULATOR_DB`` or ``~/.ppnb/emulator.sqlite``; ``":memory:"`` keeps nothing.
+    """
+    path = str(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB)
+    with _lock:
+        if path in _embedded:
+            running = _embedded[path]
+            return running.base_url, running.credentials.client_id, \
+                running.credentials.client_secret
+        if path != ":memory:":
+            joined = _join(Path(path))
+            if joined:
+                return joined
+        from ..emulator import start  # the emulator is only imported when it is the target
+
+        running = start(path)
+        if path != ":memory:":
+            _publish(Path(path), running)
+        _embedded[path] = running
+        return running.base_url, running.credentials.client_id, \
+            running.credentials.client_secret
+
+
+def _files(db: Path) -> tuple[Path, Path]:
+    return db.with_name(db.name + ".lock"), db.with_name(db.name + ".serving.json")
+
+
+def _join(db: Path) -> tuple[str, str, str] | None:
+    """Take the serving lock, or read who holds it and check that they answer."""
+    lock_path, info_path = _files(db)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        try:
+            info = orjson.loads(info_path.read_bytes())
+            httpx.get(info["base_url"] + "/v2/invoicing/templates", timeout=5)
+        except (OSError, ValueError, KeyError, httpx.HTTPError) as exc:
+            raise RuntimeError(
+                f"another process holds {db} but does not answer; stop it or set "
+                "PPNB_EMULATOR_DB to another file"
+            ) from exc
+        return info["base_url"], info["client_id"], info["client_secret"]
+    _embedded[f"lock:{db}"] = handle  # keep the lock for as long as this process serves
+    return None
+
+
+def _publish(db: Path, running: Any) -> None:
+    _, info_path = _files(db)
+    fd = os.open(info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(orjson.dumps({
+            "base_url": running.base_url,
+            "client_id": running.credentials.client_id,
+            "client_secret": running.credentials.client_secret,
+            "pid": os.getpid(),
+        }))
+
+
+def connect(
+    env: str | None = None,
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    base_url: str | None = None,
+    **options: Any,
+) -> Client:
+    """A :class:`Client` for the emulator (default), PayPal sandbox or live.
+
+    Arguments override the environment: ``PPNB_ENV`` (``emulator``, ``sandbox`` or
+    ``live``), ``PAYPAL_CLIENT_ID``, ``PAYPAL_CLIENT_SECRET`` and ``PPNB_BASE_URL``. With
+    no credentials for the emulator, the embedded one is started (see
+    :func:`embedded_emulator`). Other keyword arguments go to :class:`Client`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown environment, sandbox/live without credentials, or a non-loopback
+        URL that is not https.
+    """
+    env = (env or os.environ.get("PPNB_ENV") or "emulator").lower()
+    if env not in ("emulator", *ENVIRONMENTS):
+        raise ValueError(f"PPNB_ENV must be emulator, sandbox or live, not {env!r}")
+    client_id = client_id or os.environ.get("PAYPAL_CLIENT_ID")
+    client_secret = client_secret or os.environ.get("PAYPAL_CLIENT_SECRET")
+    base_url = base_url or os.environ.get("PPNB_BASE_URL")
+    if env == "emulator":
+        if not (client_id and client_secret and base_url):
+            base_url, client_id, client_secret = embedded_emulator(options.pop("db", None))
+    else:
+        if not (client_id and client_secret):
+            raise ValueError(
+                f"PPNB_ENV={env} needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET "
+                "(from your PayPal developer dashboard)"
+            )
+        base_url = base_url or ENVIRONMENTS[env]
+    return Client(base_url, client_id, client_secret, **options)
