@@ -1,5 +1,54 @@
-"""ppnb: receivables kept in PayPal Invoicing v2, worked on from Jupyter."""
+"""ppnb: receivables kept in PayPal Invoicing v2, worked on from Jupyter.
+
+>>> import ppnb
+>>> client = ppnb.connect()                       # the embedded emulator by default
+>>> tables = ppnb.fetch_tables(client, status=["UNPAID", "PARTIALLY_PAID"])  # doctest: +SKIP
+>>> tables.invoices.head()                                                   # doctest: +SKIP
+
+Attributes are imported on first use, so ``import ppnb`` stays light (the emulator's server
+process never loads pandas).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "Client": "ppnb.client",
+    "PayPalError": "ppnb.client",
+    "connect": "ppnb.client",
+    "Tables": "ppnb.frames",
+    "flatten": "ppnb.frames",
+    "fetch_invoices": "ppnb.pager",
+    "fetch_tables": "ppnb.pager",
+    "load": "ppnb.snapshot",
+    "sync": "ppnb.snapshot",
+}
+
+__all__ = [
+    "Client",
+    "PayPalError",
+    "Tables",
+    "__version__",
+    "connect",
+    "fetch_invoices",
+    "fetch_tables",
+    "flatten",
+    "load",
+    "sync",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ppnb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
