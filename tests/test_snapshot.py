@@ -166,5 +166,5 @@ def test_an_interrupted_sync_leaves_the_previous_snapshot(emulator: RunningEmula
 
 
 def test_load_without_a_snapshot_says_so(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="run ppnb.sync"):
+    with pytest.raises(FileNotFoundError, match=r"run ppnb\.sync"):
         ppnb.load(tmp_path / "nothing")
