@@ -67,7 +67,8 @@ class ClientCredentials(httpx.Auth):
             except ValueError:
                 body = {}
             raise error_for(response.status_code, body if isinstance(body, dict) else {},
-                            method="POST", path="/v1/oauth2/token")
+                            method="POST", path="/v1/oauth2/token",
+                            debug_id=response.headers.get("paypal-debug-id"))
         payload = response.json()
         self._token = payload["access_token"]
         self._expires = self._clock() + float(payload.get("expires_in", 0))

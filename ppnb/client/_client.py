@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from ._auth import ClientCredentials
-from ._errors import TransportError, error_for
+from ._errors import APIError, TransportError, error_for
 
 log = logging.getLogger("ppnb.client")
 
@@ -217,6 +217,13 @@ class Client:
                         f"({type(exc).__name__}: {exc})", method=method, path=path,
                     ) from None
                 self._wait(method, path, attempt, None, type(exc).__name__)
+                attempt += 1
+                continue
+            except APIError as exc:  # the token endpoint's error, raised by the auth flow
+                if exc.status not in RETRY_STATUSES or attempt + 1 >= self.retry.attempts:
+                    raise
+                self._wait(method, path, attempt, getattr(exc, "retry_after", None),
+                           f"token {exc.status}")
                 attempt += 1
                 continue
             self._count(str(response.status_code))

@@ -96,7 +96,7 @@ class APIError(PayPalError):
             parts.append(text)
         reason = "; ".join(parts) or self.message
         debug = f" [debug_id {self.debug_id}]" if self.debug_id else ""
-        return f"{self.status} {self.name}{where}: {reason}{debug}"
+        return " ".join(f"{self.status} {self.name}{where}: {reason}{debug}".split())
 
 
 class InvalidRequest(APIError):
