@@ -43,7 +43,9 @@ __all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "search_d
 
 #: PayPal serves pages 1 to 1000 of a search.
 MAX_PAGES = 1000
-COLLECTIONS = ["items", "payments", "refunds"]
+#: Ask for every collection: the tables need items, payments and refunds, and asking for all
+#: lets the server send each stored invoice as it is, without trimming it.
+COLLECTIONS = ["items", "payments", "refunds", "additional_recipients_info", "attachments"]
 _TEXT_FILTERS = {
     "invoice_number": "invoice_number",
     "recipient_email": "recipient_email",
