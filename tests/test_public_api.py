@@ -7,10 +7,11 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["ppnb", "ppnb.emulator", "ppnb.money"])
+@pytest.mark.parametrize("module", ["ppnb", "ppnb.client", "ppnb.emulator", "ppnb.frames",
+                                    "ppnb.money", "ppnb.pager", "ppnb.snapshot"])
 def test_all_names_exist_and_are_public(module: str) -> None:
     mod = importlib.import_module(module)
-    assert sorted(mod.__all__) == list(mod.__all__), "keep __all__ sorted"
+    assert len(set(mod.__all__)) == len(mod.__all__), "a name is listed twice"
     for name in mod.__all__:
         assert not name.startswith("_") or name == "__version__"
         assert hasattr(mod, name), f"{module}.{name} is in __all__ but missing"
