@@ -39,14 +39,12 @@ from typing import Any
 import pandas as pd
 
 from .client import Client, RateLimited
-from .frames import Tables, concat, flatten
+from .frames import Tables, flatten
 
 __all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "search_data"]
 
 #: PayPal serves pages 1 to 1000 of a search.
 MAX_PAGES = 1000
-#: Invoices flattened at a time while a pull is still running.
-CHUNK = 10_000
 #: Ask for every collection: the tables need items, payments and refunds, and asking for all
 #: lets the server send each stored invoice as it is, without trimming it.
 COLLECTIONS = ["items", "payments", "refunds", "additional_recipients_info", "attachments"]
@@ -244,14 +242,10 @@ class _Pull:
         self.totals.append(total)
         self.bar.total = (self.bar.total or 0) + total
         self.bar.refresh()
+        rest = list(self.pool.map(lambda n: self.page(data, n), range(2, pages + 1)))
         items = list(first.get("items", []))
-        self.sink.add(items)
-        # pages arrive in order while later ones are still being fetched: the sink can
-        # flatten what has arrived meanwhile
-        for body in self.pool.map(lambda n: self.page(data, n), range(2, pages + 1)):
-            page_items = body.get("items", [])
-            items += page_items
-            self.sink.add(page_items)
+        for body in rest:
+            items += body.get("items", [])
         return items
 
     def split(self, data: dict[str, Any], first: dict) -> list[dict]:
@@ -271,13 +265,10 @@ class _Pull:
                                                                "end": hi.isoformat()}})
         return out
 
-    def run(self, data: dict[str, Any], *, verify: bool = True,
-            sink: _Chunks | None = None) -> list[dict]:
+    def run(self, data: dict[str, Any], *, verify: bool = True) -> list[dict]:
         try:
             for _ in range(3):
                 self.totals: list[int] = []
-                self.sink = sink or _Chunks(0)
-                self.sink.reset()
                 found = dedupe(self.window(data))
                 if not verify:
                     break
@@ -289,46 +280,6 @@ class _Pull:
         finally:
             self.pool.shutdown(wait=True)
             self.bar.close()
-
-
-class _Chunks:
-    """Flattens a pull chunk by chunk while later pages are still in flight.
-
-    If an invoice turns up twice (the book changed mid-pull), the chunks are abandoned and
-    the deduplicated pull is flattened at the end instead, so the result is the same either
-    way. ``size`` 0 collects nothing.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.reset()
-
-    def reset(self) -> None:
-        self.parts: list[Tables] = []
-        self.buffer: list[dict] = []
-        self.ids: set[str] = set()
-        self.duplicated = False
-
-    def add(self, items: list[dict]) -> None:
-        if not self.size or self.duplicated:
-            return
-        ids = {item["id"] for item in items}
-        if len(ids) < len(items) or not self.ids.isdisjoint(ids):
-            self.duplicated = True
-            self.parts, self.buffer = [], []
-            return
-        self.ids |= ids
-        self.buffer += items
-        if len(self.buffer) >= self.size:
-            self.parts.append(flatten(self.buffer))
-            self.buffer = []
-
-    def tables(self, found: list[dict]) -> Tables:
-        if self.duplicated or not self.size:
-            return flatten(found)
-        if self.buffer:
-            self.parts.append(flatten(self.buffer))
-        return concat(self.parts)
 
 
 @contextlib.contextmanager
@@ -370,7 +321,6 @@ def fetch_raw(
     progress: bool | None = None,
     max_pages: int = MAX_PAGES,
     verify: bool = True,
-    _sink: _Chunks | None = None,
     **filters: Any,
 ) -> list[dict]:
     """Every invoice matching ``filters`` (see :func:`search_data`) as API dicts, with their
@@ -393,19 +343,14 @@ def fetch_raw(
     pull = _Pull(client, page_size=page_size, concurrency=concurrency, max_pages=max_pages,
                  progress=progress)
     with gc_paused():
-        return pull.run(search_data(**filters), verify=verify, sink=_sink)
+        return pull.run(search_data(**filters), verify=verify)
 
 
 def fetch_tables(client: Client, **options: Any) -> Tables:
     """Every matching invoice as :class:`~ppnb.frames.Tables` (invoices, items, payments,
-    refunds). Takes the options and filters of :func:`fetch_raw`.
-
-    Pages are flattened in chunks while later pages are still being fetched.
-    """
-    sink = _Chunks(CHUNK)
+    refunds). Takes the options and filters of :func:`fetch_raw`."""
     with gc_paused():
-        found = fetch_raw(client, _sink=sink, **options)
-        return sink.tables(found)
+        return flatten(fetch_raw(client, **options))
 
 
 def fetch_invoices(client: Client, **options: Any) -> pd.DataFrame:

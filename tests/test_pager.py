@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import httpx
 import orjson
-import pandas as pd
 import pytest
 
 import ppnb
@@ -203,33 +202,3 @@ def test_progress_bar_is_switchable(book: tuple[RunningEmulator, list[str]],
         assert "invoices" not in capsys.readouterr().err  # off when not interactive
         fetch_raw(client, progress=True)
         assert f"{len(ids)}/{len(ids)}" in capsys.readouterr().err
-
-
-def test_chunked_flattening_equals_flattening_at_the_end(
-        book: tuple[RunningEmulator, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
-    running, _ = book
-    monkeypatch.setattr("ppnb.pager.CHUNK", 15)  # many chunks from a small book
-    with _client(running) as client:
-        chunked = ppnb.fetch_tables(client, page_size=10)
-        whole = ppnb.flatten(fetch_raw(client, page_size=10))
-    for mine, theirs in zip(chunked, whole, strict=True):
-        pd.testing.assert_frame_equal(mine, theirs)
-
-
-def test_chunked_flattening_survives_a_mid_pull_insert(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ppnb.pager.CHUNK", 10)
-    with start(clock=Clock(TODAY, frozen=True)) as running:
-        service, merchant = running.emulator.service, running.emulator.merchant()
-        before = [orjson.loads(service.create_invoice(merchant, _invoice(i, "2025-02-01")))["id"]
-                  for i in range(40)]
-
-        def insert() -> None:
-            for i in range(3):
-                service.create_invoice(merchant, _invoice(200 + i, "2025-02-03"))
-
-        with _client(running, transport=_Meddler(insert)) as client:
-            tables = ppnb.fetch_tables(client, page_size=10, concurrency=1)
-    assert tables.invoices["id"].is_unique
-    assert set(before) <= set(tables.invoices["id"])
-    assert tables.items["invoice_id"].isin(tables.invoices["id"]).all()
-    assert len(tables.items) == 2 * len(tables.invoices)
