@@ -238,7 +238,7 @@ class _Pull:
         total = int(first.get("total_items", len(first.get("items", []))))
         pages = math.ceil(total / self.page_size)
         if pages > self.max_pages:
-            return self.split(data, first)
+            return self.split(data)
         self.totals.append(total)
         self.bar.total = (self.bar.total or 0) + total
         self.bar.refresh()
@@ -248,7 +248,7 @@ class _Pull:
             items += body.get("items", [])
         return items
 
-    def split(self, data: dict[str, Any], first: dict) -> list[dict]:
+    def split(self, data: dict[str, Any]) -> list[dict]:
         rng = data.get("invoice_date_range") or {}
         start = dt.date.fromisoformat(rng.get("start", _FIRST_DAY.isoformat()))
         end = dt.date.fromisoformat(rng.get("end", _LAST_DAY.isoformat()))
