@@ -298,15 +298,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def dedupe(invoices: Iterable[Mapping[str, Any]]) -> list[dict]:
+def dedupe(invoices: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One copy per invoice id: the most recently updated, in first-seen order."""
-    chosen: dict[str, Mapping[str, Any]] = {}
+    chosen: dict[str, dict[str, Any]] = {}
     for invoice in invoices:
         key = invoice["id"]
         old = chosen.get(key)
         if old is None or _updated(invoice) >= _updated(old):
             chosen[key] = invoice
-    return [dict(v) for v in chosen.values()]
+    return list(chosen.values())
 
 
 def _updated(invoice: Mapping[str, Any]) -> str:
