@@ -29,7 +29,8 @@ ENVIRONMENTS = {
 DEFAULT_DB = Path.home() / ".ppnb" / "emulator.sqlite"
 
 _lock = threading.Lock()
-_embedded: dict[str, Any] = {}
+_embedded: dict[str, Any] = {}  # database path -> the RunningEmulator this process serves
+_held: dict[str, Any] = {}  # database path -> the open lock file that marks us as its server
 
 
 def embedded_emulator(db: str | Path | None = None) -> tuple[str, str, str]:
@@ -80,7 +81,7 @@ def _join(db: Path) -> tuple[str, str, str] | None:
                 "PPNB_EMULATOR_DB to another file"
             ) from exc
         return info["base_url"], info["client_id"], info["client_secret"]
-    _embedded[f"lock:{db}"] = handle  # keep the lock for as long as this process serves
+    _held[str(db)] = handle  # keep the lock for as long as this process serves
     return None
 
 
