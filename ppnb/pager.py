@@ -272,9 +272,7 @@ class _Pull:
                 found = dedupe(self.window(data))
                 if not verify:
                     break
-                end = self.client.invoices.search(data, page=1, page_size=1,
-                                                  total_required=True)["total_items"]
-                if end == sum(self.totals):
+                if count(self.client, data) == sum(self.totals):
                     break  # the matching set kept its size: pages could not have shifted
             return found
         finally:
@@ -296,6 +294,11 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def count(client: Client, data: Mapping[str, Any]) -> int:
+    """How many invoices match ``search_data`` now (one request)."""
+    return int(client.invoices.search(data, page_size=1, total_required=True)["total_items"])
 
 
 def dedupe(invoices: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .client import Client, NotFound
 from .frames import Tables, flatten
-from .pager import dedupe, fetch_raw, search_data
+from .pager import count, dedupe, fetch_raw, search_data
 
 __all__ = ["SyncResult", "load", "sync"]
 
@@ -148,7 +148,7 @@ def _cancelled(client: Client, invoices: pd.DataFrame, vanished: set[str],
     created = invoices.loc[invoices["id"].isin(vanished), "created"]
     window = (created.min().to_pydatetime(), created.max().to_pydatetime())
     filters = search_data(status="CANCELLED", created=window)
-    total = client.invoices.search(filters, page_size=1, total_required=True)["total_items"]
+    total = count(client, filters)
     if -(-total // pull.get("page_size", 100)) >= len(vanished):
         return []
     return [i for i in fetch_raw(client, status="CANCELLED", created=window, **pull)

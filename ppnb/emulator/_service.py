@@ -622,6 +622,11 @@ class Invoicing:
                         "Currency code is not supported." if kind == "Payment" else
                         "Currency code is not supported. Please provide a valid currency code.",
                         "/amount/currency_code", money["currency_code"])
+        def invalid() -> ApiError:
+            issue = "INVALID_INTEGER_VALUE" if decimals(currency) == 0 else "INVALID_DECIMAL_VALUE"
+            return error(400, issue, _amount_rule(kind, currency), "/amount/value",
+                         money["value"])
+
         try:
             amount = parse_amount(money["value"], currency)
         except MoneyError as exc:
@@ -629,18 +634,14 @@ class Invoicing:
                 raise error(400, "INVALID_PARAMETER_SYNTAX",
                             "Amount value is invalid. Should be a numeric value.",
                             "/amount/value", money["value"]) from None
-            issue = "INVALID_INTEGER_VALUE" if decimals(currency) == 0 else "INVALID_DECIMAL_VALUE"
-            raise error(400, issue, _amount_rule(kind, currency), "/amount/value",
-                        money["value"]) from None
+            raise invalid() from None
         if amount == 0:
             raise error(400, "VALUE_CANNOT_BE_ZERO",
                         "Payment amount cannot be zero. Please provide a valid amount."
                         if kind == "Payment" else "Refund amount cannot be zero.",
                         "/amount/value", money["value"])
         if amount < 0:
-            issue = "INVALID_INTEGER_VALUE" if decimals(currency) == 0 else "INVALID_DECIMAL_VALUE"
-            raise error(400, issue, _amount_rule(kind, currency), "/amount/value",
-                        money["value"])
+            raise invalid()
         return amount
 
     def _check_date(self, value: str | None, field: str) -> str:
