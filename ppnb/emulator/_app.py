@@ -97,6 +97,7 @@ class Api:
 
         async def run(request: Request) -> Response:
             try:
+                self.service.tick()
                 merchant = self._merchant(request)
                 raw, body = await self._json(request)
                 request_id = request.headers.get("paypal-request-id")

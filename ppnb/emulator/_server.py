@@ -15,11 +15,14 @@ from typing import Any
 import orjson
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from ._app import create_app
 from ._clock import Clock
+from ._faults import Faults
 from ._ids import IdFactory
 from ._service import TOKEN_TTL, Invoicing, Merchant
+from ._sim import sim_routes
 from ._store import Store
 
 DEFAULT_CLIENT_ID = "ppnb-emulator"
@@ -57,6 +60,9 @@ class Emulator:
         Makes generated ids repeatable.
     token_ttl
         Access-token lifetime in seconds.
+    simulation
+        Serve the ``/_emulator/`` endpoints (clock, payer, outbox, stats, reset, snapshots,
+        faults) and the payer page; off, the emulator serves PayPal's API only.
     """
 
     def __init__(
@@ -67,6 +73,7 @@ class Emulator:
         clock: Clock | None = None,
         seed: int | None = None,
         token_ttl: int = TOKEN_TTL,
+        simulation: bool = True,
     ) -> None:
         self.store = Store(db)
         self.clock = clock or Clock()
@@ -76,7 +83,11 @@ class Emulator:
         for cred in self.credentials:
             self.service.add_merchant(cred.client_id, cred.client_secret)
         self._started = threading.Event()
-        self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
+        #: Injected faults (``configure``/``clear``); they only touch PayPal's paths.
+        self.faults = Faults()
+        extra = [*sim_routes(self)] if simulation else []
+        self.app: ASGIApp = self.faults.wrap(
+            create_app(self.service, extra_routes=extra, lifespan=self._lifespan))
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -108,6 +119,47 @@ class Emulator:
     def now(self) -> dt.datetime:
         """The emulator's current time."""
         return self.clock.now()
+
+    # --- simulation (also served under /_emulator/) ------------------------------------
+
+    def advance(self, days: float) -> list[str]:
+        """Move the clock ``days`` forward; returns the ids of scheduled invoices that went
+        out."""
+        self.clock.advance(days=days)
+        return self.service.fire_scheduled()
+
+    def set_clock(self, when: dt.datetime) -> list[str]:
+        """Move the clock to ``when`` (never backwards: :class:`ClockError`); returns the ids
+        of scheduled invoices that went out."""
+        self.clock.set(when)
+        return self.service.fire_scheduled()
+
+    def pay(self, invoice_id: str, amount: str | None = None, date: str | None = None
+            ) -> dict[str, str]:
+        """Pay as the customer would through PayPal (default: all that is due, today)."""
+        return self.service.pay_as_customer(invoice_id, amount, date)
+
+    def outbox(self, invoice_id: str | None = None, kind: str | None = None
+               ) -> list[dict[str, Any]]:
+        """The emails PayPal would have sent (kind: invoice, reminder, cancellation)."""
+        return self.service.outbox(invoice_id=invoice_id, kind=kind)
+
+    def stats(self, invoice_id: str | None = None) -> dict[str, Any]:
+        """Applied effects per operation; an idempotent replay is not an effect."""
+        return self.service.stats(invoice_id=invoice_id)
+
+    def reset(self) -> None:
+        """Empty every merchant's book; merchants, their credentials and tokens stay."""
+        self.service.reset()
+
+    def save_snapshot(self, name: str) -> None:
+        """Save the whole state under ``name`` (letters, digits, ``._-``)."""
+        self.store.save_snapshot(name)
+
+    def restore_snapshot(self, name: str) -> None:
+        """Roll the whole state back to snapshot ``name`` (``KeyError`` if there is none)."""
+        self.store.restore_snapshot(name)
+        self.service.forget()
 
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
         """Serve over HTTP on a loopback port in a background thread (0: any free port)."""

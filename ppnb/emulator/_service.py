@@ -44,7 +44,7 @@ from ._clock import Clock, isoformat
 from ._errors import ApiError, Detail, error, not_found
 from ._ids import IdFactory, next_number
 from ._qr import qr_png
-from ._store import Store
+from ._store import BOOK_TABLES, Store
 from ._totals import compute
 
 TOKEN_TTL = 32400
@@ -120,6 +120,7 @@ class Invoicing:
         self._versions: dict[str, int] = {}
         self._results: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, array]] = (
             OrderedDict())
+        self._fired_through = ""  # the emulator day up to which scheduled sends have fired
 
     # --- merchants and auth ---------------------------------------------------------------
 
@@ -156,23 +157,26 @@ class Invoicing:
                 (merchant.payer_id, client_id, _sha(secret), merchant.email,
                  merchant.business_name),
             )
-            for name, unit in _SYSTEM_TEMPLATES:
-                self._insert_template(
-                    merchant,
-                    {
-                        "name": name,
-                        "default_template": unit == "QUANTITY",
-                        "unit_of_measure": unit,
-                        "template_info": {
-                            "detail": {"currency_code": "USD",
-                                       "payment_term": {"term_type": "DUE_ON_RECEIPT"}},
-                            "invoicer": {"email_address": merchant.email,
-                                         "business_name": merchant.business_name},
-                        },
-                    },
-                    system=True,
-                )
+            self._add_system_templates(merchant)
         return merchant
+
+    def _add_system_templates(self, merchant: Merchant) -> None:
+        for name, unit in _SYSTEM_TEMPLATES:
+            self._insert_template(
+                merchant,
+                {
+                    "name": name,
+                    "default_template": unit == "QUANTITY",
+                    "unit_of_measure": unit,
+                    "template_info": {
+                        "detail": {"currency_code": "USD",
+                                   "payment_term": {"term_type": "DUE_ON_RECEIPT"}},
+                        "invoicer": {"email_address": merchant.email,
+                                     "business_name": merchant.business_name},
+                    },
+                },
+                system=True,
+            )
 
     def merchants(self) -> list[Merchant]:
         """Every registered merchant."""
@@ -447,6 +451,7 @@ class Invoicing:
             doc = {"id": invoice_id, "status": "DRAFT", **invoice}
             _set_balances(doc)
             body_bytes = self._save(merchant, doc, {"recipient_changes": []})
+            self._effect(merchant, "created", invoice_id)
             self.store.execute(
                 "UPDATE merchants SET last_number = ? WHERE payer_id = ?",
                 (detail["invoice_number"], merchant.payer_id),
@@ -536,6 +541,7 @@ class Invoicing:
                 if doc["detail"]["invoice_date"] > today:
                     doc["status"] = "SCHEDULED"
                     internal["notice"] = notice
+                    self._effect(merchant, "scheduled", invoice_id)
                 else:
                     self._mark_sent(merchant, doc, internal, notice)
                 self._save(merchant, doc, internal, seq)
@@ -557,10 +563,12 @@ class Invoicing:
         metadata.setdefault("first_sent_time", now)
         metadata["last_sent_time"] = now
         metadata["last_sent_by"] = merchant.email
+        self._effect(merchant, "sent", doc["id"])
+        self._mail(merchant, doc, "invoice", notice)
 
     def remind_invoice(self, merchant: Merchant, invoice_id: str, body: Any) -> None:
         """Send a reminder; at most two per invoice per day."""
-        S.validate(S.NOTIFICATION, body if body is not None else {})
+        notice = S.validate(S.NOTIFICATION, body if body is not None else {})
         with self.store.transaction():
             seq, doc, internal = self._load(merchant, invoice_id)
             if doc["status"] not in SENT_STATES:
@@ -577,6 +585,8 @@ class Invoicing:
             counts[today] = counts.get(today, 0) + 1
             internal["reminders"] = counts
             self._save(merchant, doc, internal, seq)
+            self._effect(merchant, "reminded", invoice_id)
+            self._mail(merchant, doc, "reminder", notice)
 
     def reminders_today(self, merchant: Merchant, invoice_id: str) -> int:
         """How many reminders went out for the invoice on the emulator's current day."""
@@ -585,7 +595,7 @@ class Invoicing:
 
     def cancel_invoice(self, merchant: Merchant, invoice_id: str, body: Any) -> None:
         """Cancel a sent, unpaid invoice."""
-        S.validate(S.NOTIFICATION, body if body is not None else {})
+        notice = S.validate(S.NOTIFICATION, body if body is not None else {})
         with self.store.transaction():
             seq, doc, internal = self._load(merchant, invoice_id)
             status = doc["status"]
@@ -608,6 +618,8 @@ class Invoicing:
             metadata["cancel_time"] = isoformat(self.clock.now())
             metadata["cancelled_by"] = merchant.email
             self._save(merchant, doc, internal, seq)
+            self._effect(merchant, "cancelled", invoice_id)
+            self._mail(merchant, doc, "cancellation", notice)
 
     # --- payments and refunds -------------------------------------------------------------
 
@@ -689,6 +701,7 @@ class Invoicing:
                 raise error(422, "MAX_TRANSACTIONS", "An invoice holds at most 100 payments.")
             _set_balances(doc, internal)
             self._save(merchant, doc, internal, seq)
+            self._effect(merchant, "payments", invoice_id)
         return {"payment_id": payment_id}
 
     def delete_payment(self, merchant: Merchant, invoice_id: str, transaction_id: str) -> None:
@@ -741,6 +754,7 @@ class Invoicing:
             })
             _set_balances(doc, internal)
             self._save(merchant, doc, internal, seq)
+            self._effect(merchant, "refunds", invoice_id)
         return {"refund_id": refund_id}
 
     def delete_refund(self, merchant: Merchant, invoice_id: str, transaction_id: str) -> None:
@@ -894,6 +908,146 @@ class Invoicing:
     def _touch(self, merchant: Merchant) -> None:
         """Note that the merchant's book changed (drops remembered search results)."""
         self._versions[merchant.payer_id] = self._versions.get(merchant.payer_id, 0) + 1
+
+    # --- simulation: effects, outbox, scheduled sends, the payer, reset --------------------
+
+    def _effect(self, merchant: Merchant, operation: str, invoice_id: str) -> None:
+        """Count an applied effect (inside the caller's transaction, so a replay never
+        counts)."""
+        self.store.execute(
+            "INSERT INTO effects VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (operation, invoice_id, merchant) DO UPDATE SET count = count + 1",
+            (merchant.payer_id, operation, invoice_id))
+
+    def _mail(self, merchant: Merchant, doc: dict[str, Any], kind: str,
+              notice: dict[str, Any]) -> None:
+        """Record the emails PayPal would send for ``kind`` (invoice, reminder, cancellation).
+
+        The customer and the CC addresses (the invoice's ``additional_recipients`` and the
+        notification's) get one unless ``send_to_recipient`` is false; the merchant gets a
+        copy when ``send_to_invoicer`` is true.
+        """
+        number = doc["detail"]["invoice_number"]
+        subject = notice.get("subject") or {
+            "invoice": f"Invoice {number} from {merchant.business_name}",
+            "reminder": f"Reminder: invoice {number} from {merchant.business_name}",
+            "cancellation": f"Invoice {number} from {merchant.business_name} was cancelled",
+        }[kind]
+        to: list[tuple[str, str]] = []
+        if notice.get("send_to_recipient", True):
+            email = _recipient_email(doc)
+            if email:
+                to.append(("recipient", email))
+            cc = [r.get("email_address") for r in doc.get("additional_recipients") or []]
+            to += [("cc", e) for e in [*cc, *notice.get("additional_recipients", [])] if e]
+        if notice.get("send_to_invoicer", False):
+            to.append(("invoicer", merchant.email))
+        now = isoformat(self.clock.now())
+        for role, email in to:
+            self.store.execute(
+                "INSERT INTO outbox (merchant, invoice_id, kind, role, email, subject, note, "
+                "time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (merchant.payer_id, doc["id"], kind, role, email, subject, notice.get("note"),
+                 now))
+
+    def outbox(self, *, invoice_id: str | None = None, kind: str | None = None
+               ) -> list[dict[str, Any]]:
+        """The emails PayPal would have sent, oldest first, optionally for one invoice or
+        kind."""
+        where, params = ["1"], []
+        for column, value in (("invoice_id", invoice_id), ("kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        rows = self.store.all(
+            "SELECT seq, merchant, invoice_id, kind, role, email, subject, note, time FROM outbox "
+            f"WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
+        keys = ("id", "merchant_id", "invoice_id", "kind", "role", "email", "subject", "note",
+                "time")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def stats(self, *, invoice_id: str | None = None) -> dict[str, Any]:
+        """Applied effects: totals per operation, the most any one invoice got, and (for one
+        invoice) its own counts. Idempotent replays are not effects."""
+        totals = dict(self.store.all(
+            "SELECT operation, SUM(count) FROM effects GROUP BY operation ORDER BY operation"))
+        most = dict(self.store.all(
+            "SELECT operation, MAX(count) FROM effects GROUP BY operation ORDER BY operation"))
+        out: dict[str, Any] = {"operations": totals, "max_per_invoice": most}
+        if invoice_id is not None:
+            out["invoice"] = dict(self.store.all(
+                "SELECT operation, SUM(count) FROM effects WHERE invoice_id = ? "
+                "GROUP BY operation ORDER BY operation", (invoice_id,)))
+        return out
+
+    def fire_scheduled(self) -> list[str]:
+        """Send every scheduled invoice whose date has come (by the emulator's clock);
+        returns their ids."""
+        today = self.clock.today().isoformat()
+        owners = {m.payer_id: m for m in self.merchants()}
+        fired = []
+        with self.store.transaction():
+            for seq, merchant_id, doc_bytes, hidden in self.store.all(
+                "SELECT seq, merchant, doc, internal FROM invoices "
+                "WHERE status = 'SCHEDULED' AND invoice_date <= ? ORDER BY seq", (today,)
+            ):
+                doc, internal = orjson.loads(doc_bytes), orjson.loads(hidden)
+                merchant = owners[merchant_id]
+                self._mark_sent(merchant, doc, internal, internal.pop("notice", {}))
+                self._save(merchant, doc, internal, seq)
+                fired.append(doc["id"])
+        self._fired_through = today
+        return fired
+
+    def tick(self) -> None:
+        """Fire scheduled sends once per emulator day (cheap enough to call per request)."""
+        if self._fired_through != self.clock.today().isoformat():
+            self.fire_scheduled()
+
+    def _owner(self, invoice_id: str) -> Merchant:
+        row = self.store.one("SELECT merchant FROM invoices WHERE id = ?", (invoice_id,))
+        owner = row and next((m for m in self.merchants() if m.payer_id == row[0]), None)
+        if owner is None:
+            raise not_found("invoice", invoice_id)
+        return owner
+
+    def public_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """An invoice as its payer sees it (no credentials: the id is the secret)."""
+        return orjson.loads(self.get_invoice(self._owner(invoice_id), invoice_id))
+
+    def pay_as_customer(self, invoice_id: str, amount: str | None = None,
+                        payment_date: str | None = None) -> dict[str, str]:
+        """The customer pays through PayPal: a ``PAYPAL`` payment of ``amount`` (default:
+        all that is due) on ``payment_date`` (default: today)."""
+        merchant = self._owner(invoice_id)
+        body: dict[str, Any] = {"method": "PAYPAL"}
+        if amount is not None:
+            currency = orjson.loads(self.get_invoice(merchant, invoice_id))["detail"][
+                "currency_code"]
+            body["amount"] = {"currency_code": currency, "value": amount}
+        if payment_date is not None:
+            body["payment_date"] = payment_date
+        with self.store.transaction():
+            reference = self.record_payment(merchant, invoice_id, body, paypal=True)
+            status = self.store.one("SELECT status FROM invoices WHERE id = ?", (invoice_id,))
+        return {**reference, "status": status[0]}
+
+    def reset(self) -> None:
+        """Empty every merchant's book (invoices, templates, idempotency records, outbox,
+        stats); merchants, grants and tokens stay."""
+        with self.store.transaction():
+            for table in BOOK_TABLES:
+                self.store.execute(f"DELETE FROM {table}")
+            self.store.execute("UPDATE merchants SET last_number = NULL")
+            for merchant in self.merchants():
+                self._add_system_templates(merchant)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop everything remembered from the database (after it changed underneath)."""
+        self._results.clear()
+        self._versions.clear()
+        self._fired_through = ""
 
     # --- templates ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ an effect is either wholly stored or not at all.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+_SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,7 +103,29 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body BLOB,
     PRIMARY KEY (merchant, request_id)
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    email TEXT NOT NULL,
+    subject TEXT,
+    note TEXT,
+    time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_invoice ON outbox (invoice_id, seq);
+CREATE TABLE IF NOT EXISTS effects (
+    merchant TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (operation, invoice_id, merchant)
+);
 """
+
+#: Tables emptied by a reset (merchants, grants and tokens survive it).
+BOOK_TABLES = ("invoices", "payment_dates", "templates", "idempotency", "outbox", "effects")
 
 #: Columns of ``invoices`` a caller may set, besides the documents.
 INVOICE_COLUMNS = (
@@ -137,6 +161,54 @@ class Store:
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
         self._depth = 0
+        self._memory_snapshots: dict[str, sqlite3.Connection] = {}
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def _snapshot_file(self, name: str) -> str:
+        if not _SNAPSHOT_NAME.fullmatch(name):
+            raise ValueError(f"snapshot name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+        if self.path == ":memory:":
+            return f"file:ppnb-snapshot-{id(self)}-{name}?mode=memory&cache=shared"
+        folder = Path(self.path + ".snapshots")
+        folder.mkdir(exist_ok=True)
+        return str(folder / f"{name}.sqlite")
+
+    def save_snapshot(self, name: str) -> None:
+        """Copy the whole database, consistently, under ``name`` (replacing an older copy)."""
+        target = self._snapshot_file(name)
+        with self._lock:
+            copy = sqlite3.connect(target, uri=target.startswith("file:"))
+            try:
+                self._conn.backup(copy)
+            finally:
+                if self.path == ":memory:":
+                    self._memory_snapshots[name] = copy  # a shared-cache copy lives while open
+                else:
+                    copy.close()
+
+    def restore_snapshot(self, name: str) -> None:
+        """Put the database back as it was when ``name`` was saved; tokens issued since stay
+        valid."""
+        target = self._snapshot_file(name)
+        if (self.path == ":memory:" and name not in self._memory_snapshots) or (
+                self.path != ":memory:" and not Path(target).exists()):
+            raise KeyError(name)
+        with self._lock:
+            tokens = self._conn.execute("SELECT * FROM tokens").fetchall()
+            source = sqlite3.connect(target, uri=target.startswith("file:"))
+            try:
+                source.backup(self._conn)
+            finally:
+                source.close()
+            self._conn.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?, ?)", tokens)
+
+    def snapshots(self) -> list[str]:
+        """Names of the saved snapshots, sorted."""
+        if self.path == ":memory:":
+            return sorted(self._memory_snapshots)
+        folder = Path(self.path + ".snapshots")
+        return sorted(p.stem for p in folder.glob("*.sqlite")) if folder.exists() else []
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""

@@ -1,0 +1,197 @@
+"""The ``/_emulator/`` simulation endpoints: clock, scheduled sends, the customer paying,
+the outbox, effect stats, reset and snapshots, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from helpers import Api, new_merchant
+
+from ppnb.emulator import ClockError, RunningEmulator, start
+
+Timed = tuple[RunningEmulator, Api]
+INV = "/v2/invoicing/invoices"
+
+
+def sim(running: RunningEmulator, method: str, path: str, json: Any = None,
+        status: int = 200) -> Any:
+    response = httpx.request(method, running.base_url + "/_emulator" + path, json=json,
+                             timeout=30)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def advance(timed: Timed, days: float) -> dict[str, Any]:
+    running, api = timed
+    moved = sim(running, "POST", "/clock", {"advance_days": days})
+    api.token = api.fetch_token()  # the old token expired with the time that passed
+    return moved
+
+
+def test_clock_reads_moves_and_refuses_to_go_back(timed: Timed) -> None:
+    running, _ = timed
+    assert sim(running, "GET", "/clock") == {
+        "now": "2025-01-15T09:00:00Z", "today": "2025-01-15", "frozen": True}
+    moved = advance(timed, 2.5)
+    assert moved["now"] == "2025-01-17T21:00:00Z" and moved["fired"] == []
+    assert sim(running, "POST", "/clock", {"set": "2025-03-01T00:00:00Z"})["today"] == (
+        "2025-03-01")
+    back = sim(running, "POST", "/clock", {"set": "2025-02-01T00:00:00Z"}, 400)
+    assert back["details"][0]["field"] == "/set"
+    for bad in ({}, {"set": 5}, {"advance_days": -1}, {"advance_days": "1"},
+                {"set": "x", "advance_days": 1}, {"set": "yesterday"}):
+        assert sim(running, "POST", "/clock", bad, 400)["name"] == "INVALID_REQUEST"
+    assert sim(running, "GET", "/clock")["today"] == "2025-03-01"
+    with pytest.raises(ClockError):
+        running.emulator.set_clock(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+
+
+def test_scheduled_invoices_go_out_when_their_day_comes(timed: Timed) -> None:
+    running, api = timed
+    soon = api.create(invoice_date="2025-01-17")["id"]
+    later = api.create(invoice_date="2025-01-20")["id"]
+    quiet = api.create(invoice_date="2025-01-17", number="QUIET-1")["id"]
+    assert api.send(soon).status_code == 202
+    assert api.send(later).status_code == 202
+    assert api.send(quiet, send_to_recipient=False).status_code == 202
+    assert advance(timed, 1)["fired"] == []
+    assert api.invoice(soon)["status"] == "SCHEDULED"
+    assert sorted(advance(timed, 1)["fired"]) == sorted([soon, quiet])
+    sent = api.invoice(soon)
+    assert sent["status"] == "SENT"
+    assert sent["detail"]["metadata"]["first_sent_time"] == "2025-01-17T09:00:00Z"
+    assert api.invoice(quiet)["status"] == "UNPAID"  # the stored notice is honoured
+    assert api.invoice(later)["status"] == "SCHEDULED"
+    # Moved in Python, the clock fires on the next API call.
+    running.emulator.clock.advance(days=3)
+    api.token = api.fetch_token()
+    assert api.invoice(later)["status"] == "SENT"
+    assert [e["invoice_id"] for e in running.emulator.outbox(kind="invoice")] == [soon, later]
+
+
+def test_reminder_limit_resets_at_the_day_boundary(timed: Timed) -> None:
+    running, api = timed
+    invoice_id = api.sent()["id"]
+    path = f"{INV}/{invoice_id}/remind"
+    assert api.post(path, {}).status_code == 204
+    assert api.post(path, {}).status_code == 204
+    assert api.post(path, {}).json()["details"][0]["issue"] == "MAX_REMINDERS_PER_DAY"
+    sim(running, "POST", "/clock", {"set": "2025-01-15T23:59:59Z"})
+    api.token = api.fetch_token()
+    assert api.post(path, {}).status_code == 422
+    sim(running, "POST", "/clock", {"set": "2025-01-16T00:00:00Z"})
+    api.token = api.fetch_token()
+    assert api.post(path, {}).status_code == 204
+    assert sim(running, "GET", f"/stats?invoice_id={invoice_id}")["invoice"] == {
+        "created": 1, "reminded": 3, "sent": 1}
+
+
+def test_the_customer_pays_through_paypal(timed: Timed) -> None:
+    running, api = timed
+    invoice_id = api.sent()["id"]  # 100.00 USD
+    part = sim(running, "POST", f"/invoices/{invoice_id}/pay", {"amount": "30.00"})
+    assert part["status"] == "PARTIALLY_PAID"
+    rest = sim(running, "POST", f"/invoices/{invoice_id}/pay", {"date": "2025-01-10"})
+    assert rest["status"] == "PAID"
+    payments = api.invoice(invoice_id)["payments"]["transactions"]
+    assert [(p["type"], p["method"], p["amount"]["value"], p["payment_date"]) for p in payments
+            ] == [("PAYPAL", "PAYPAL", "30.00", "2025-01-15"),
+                  ("PAYPAL", "PAYPAL", "70.00", "2025-01-10")]
+    assert [p["payment_id"] for p in payments] == [part["payment_id"], rest["payment_id"]]
+    assert sim(running, "POST", f"/invoices/{invoice_id}/pay", {}, 422)["details"][0][
+        "issue"] == "CANNOT_PROCESS_PAYMENTS"
+    assert sim(running, "POST", "/invoices/INV2-NOPE/pay", {}, 404)["name"] == (
+        "RESOURCE_NOT_FOUND")
+    assert sim(running, "POST", f"/invoices/{invoice_id}/pay", {"amount": 5}, 400)
+    draft = api.create()["id"]
+    assert sim(running, "POST", f"/invoices/{draft}/pay", {}, 422)
+
+
+def test_outbox_honours_the_notification_flags(api: Api, server: RunningEmulator) -> None:
+    def emails(invoice_id: str, kind: str) -> list[tuple[str, str]]:
+        found = sim(server, "GET", f"/outbox?invoice_id={invoice_id}&kind={kind}")["emails"]
+        return [(e["role"], e["email"]) for e in found]
+
+    invoicer = server.emulator.service.merchant_by_client(api.client_id).email
+    loud = api.create(additional_recipients=None)["id"]
+    api.send(loud, send_to_invoicer=True, additional_recipients=["boss@example.com"],
+             subject="Your invoice", note="Thanks")
+    assert emails(loud, "invoice") == [("recipient", "customer@example.com"),
+                                       ("cc", "boss@example.com"), ("invoicer", invoicer)]
+    first = sim(server, "GET", f"/outbox?invoice_id={loud}")["emails"][0]
+    assert (first["subject"], first["note"]) == ("Your invoice", "Thanks")
+    quiet = api.create()["id"]
+    api.send(quiet, send_to_recipient=False)
+    assert emails(quiet, "invoice") == []
+    api.post(f"{INV}/{quiet}/remind", {"send_to_recipient": False, "send_to_invoicer": True})
+    assert emails(quiet, "reminder") == [("invoicer", invoicer)]
+    api.post(f"{INV}/{loud}/cancel", {"send_to_recipient": True})
+    assert emails(loud, "cancellation") == [("recipient", "customer@example.com")]
+    assert sim(server, "GET", "/outbox?kind=nothing")["emails"] == []
+
+
+def test_stats_count_effects_not_replays(api: Api, server: RunningEmulator) -> None:
+    invoice_id = api.sent()["id"]
+    key = {"PayPal-Request-Id": str(uuid.uuid4())}
+    for _ in range(3):
+        assert api.post(f"{INV}/{invoice_id}/remind", {}, headers=key).status_code == 204
+    api.post(f"{INV}/{invoice_id}/remind", {})  # a second, distinct reminder
+    api.pay(invoice_id)
+    refund = {"method": "BANK_TRANSFER", "amount": {"currency_code": "USD", "value": "1.00"}}
+    api.post(f"{INV}/{invoice_id}/refunds", refund)
+    counts = sim(server, "GET", f"/stats?invoice_id={invoice_id}")
+    assert counts["invoice"] == {"created": 1, "payments": 1, "refunds": 1, "reminded": 2,
+                                 "sent": 1}
+    assert counts["operations"]["reminded"] >= 2
+    assert counts["max_per_invoice"]["sent"] == 1
+
+
+def test_reset_empties_books_but_keeps_merchants(tmp_path: Path) -> None:
+    with start(tmp_path / "book.sqlite") as running:
+        api = Api(running.base_url, *new_merchant(running.emulator))
+        api.sent()
+        api.post("/v2/invoicing/templates", {"name": "Mine", "template_info": {
+            "detail": {"currency_code": "USD"}}})
+        assert sim(running, "POST", "/reset") == {"reset": True}
+        assert api.count() == 0  # the same token still works
+        names = [t["name"] for t in api.get("/v2/invoicing/templates").json()["templates"]]
+        assert names == ["Amount", "Hours", "Quantity"]
+        assert sim(running, "GET", "/stats")["operations"] == {}
+        assert sim(running, "GET", "/outbox")["emails"] == []
+        assert api.create(number="0001")["detail"]["invoice_number"] == "0001"
+        api.http.close()
+
+
+@pytest.mark.parametrize("on_disk", [True, False], ids=["file", "memory"])
+def test_snapshots_roll_back_a_bulk_action(tmp_path: Path, on_disk: bool) -> None:
+    with start(tmp_path / "book.sqlite" if on_disk else ":memory:") as running:
+        api = Api(running.base_url, *new_merchant(running.emulator))
+        ids = [api.sent()["id"] for _ in range(3)]
+        assert sim(running, "POST", "/snapshots/before") == {"saved": "before"}
+        for invoice_id in ids:
+            api.post(f"{INV}/{invoice_id}/cancel", {})
+        api.create()
+        assert {api.invoice(i)["status"] for i in ids} == {"CANCELLED"}
+        assert sim(running, "POST", "/snapshots/before/restore") == {"restored": "before"}
+        assert api.count() == 3  # the same token still works after the restore
+        assert {api.invoice(i)["status"] for i in ids} == {"SENT"}
+        assert sim(running, "GET", "/stats")["operations"].get("cancelled") is None
+        assert sim(running, "GET", "/snapshots") == {"snapshots": ["before"]}
+        assert sim(running, "POST", "/snapshots/nope/restore", None, 404)
+        assert sim(running, "POST", "/snapshots/bad name!", None, 400)
+        api.http.close()
+    if on_disk:  # snapshots persist beside the database
+        with start(tmp_path / "book.sqlite") as again:
+            assert sim(again, "GET", "/snapshots") == {"snapshots": ["before"]}
+
+
+def test_simulation_can_be_switched_off() -> None:
+    with start(simulation=False) as running:
+        for path in ("/clock", "/stats", "/outbox"):
+            response = httpx.get(running.base_url + "/_emulator" + path)
+            assert response.status_code == 404
