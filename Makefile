@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The payer-page test drives Debian's Chromium through playwright; never a downloaded browser.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint bench setup clean
 
@@ -12,6 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+$(CHROMIUM):
+	@echo "installing Debian's chromium (needs root) for tests/test_payer_page.py"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o=Dpkg::Use-Pty=0 chromium >/dev/null
+
 setup: $(STAMP)
 
 run: $(STAMP)
@@ -20,7 +27,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks
 
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

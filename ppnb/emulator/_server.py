@@ -21,6 +21,7 @@ from ._app import create_app
 from ._clock import Clock
 from ._faults import Faults
 from ._ids import IdFactory
+from ._payer import payer_routes
 from ._service import TOKEN_TTL, Invoicing, Merchant
 from ._sim import sim_routes
 from ._store import Store
@@ -85,7 +86,7 @@ class Emulator:
         self._started = threading.Event()
         #: Injected faults (``configure``/``clear``); they only touch PayPal's paths.
         self.faults = Faults()
-        extra = [*sim_routes(self)] if simulation else []
+        extra = [*payer_routes(self.service), *sim_routes(self)] if simulation else []
         self.app: ASGIApp = self.faults.wrap(
             create_app(self.service, extra_routes=extra, lifespan=self._lifespan))
 
