@@ -1,6 +1,7 @@
 """The ``ppnb`` command line.
 
-``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground.
+``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground;
+``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices.
 Secrets are never printed: the full credentials go to an env file readable only by you.
 """
 
@@ -73,6 +74,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    from . import seed
+    from .client import PayPalError, connect
+
+    try:
+        if args.dataset == "ibm":
+            if args.csv is None:
+                raise seed.SeedError("--dataset ibm needs --csv PATH (the IBM sample's CSV)")
+            with connect() as client:
+                report = seed.seed_ibm(client, args.csv, progress=True)
+        else:
+            params = seed.demo_params(args.params, invoices=args.invoices,
+                                      customers=args.customers, seed=args.seed,
+                                      months=args.months)
+            with connect() as client:
+                report = seed.seed_demo(client, **params, progress=True)
+    except (ValueError, PayPalError) as exc:  # SeedError, bad settings, API refusals
+        print(f"ppnb seed: error: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``ppnb`` verb."""
     parser = argparse.ArgumentParser(prog="ppnb", description=__doc__.splitlines()[0])
@@ -91,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
                        help=f"where to write the credentials (default {DEFAULT_ENV_FILE})")
     serve.set_defaults(run=_serve)
+
+    seed = verbs.add_parser(
+        "seed", help="build a receivables book through the API (demo data or the IBM sample)",
+        description="Write invoices through the API to wherever ppnb.connect() points "
+                    "(the embedded emulator unless PPNB_* / PAYPAL_* say otherwise). "
+                    "Invoices whose number already exists are skipped.")
+    seed.add_argument("--dataset", choices=("demo", "ibm"), required=True)
+    seed.add_argument("--csv", type=Path, help="the IBM sample's CSV (required for ibm)")
+    seed.add_argument("--params", type=Path,
+                      help="demo parameters as JSON (default: data/demo.json when present)")
+    for name, meaning in (("invoices", "invoices in the book"), ("customers", "customers"),
+                          ("seed", "random seed"), ("months", "months of history")):
+        seed.add_argument(f"--{name}", type=int, help=f"demo: {meaning}")
+    seed.set_defaults(run=_seed)
     return parser
 
 
