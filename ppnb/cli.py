@@ -8,10 +8,12 @@ Secrets are never printed: the full credentials go to an env file readable only 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_ENV_FILE = Path(".ppnb") / "emulator.env"
 
@@ -51,7 +53,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host}, which is not loopback", file=sys.stderr)
-    emulator = Emulator(args.db, merchants=args.merchant or None)
+    emulator = Emulator(args.db, merchants=args.merchant or None,
+                        simulation=not args.no_simulation)
+    if args.fault_rate or args.latency_ms != (0, 0):
+        emulator.faults.configure(rate=args.fault_rate, latency_ms=args.latency_ms)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -72,6 +77,56 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(emulator.app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _latency(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition(",")
+    try:
+        pair = int(low), int(high if sep else low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX in milliseconds, got {text!r}"
+                                         ) from None
+    if not 0 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, got {text!r}")
+    return pair
+
+
+def _emulator_url(args: argparse.Namespace) -> str:
+    """The running emulator's base URL: --url, else $PPNB_BASE_URL, else the env file."""
+    if args.url:
+        return args.url.rstrip("/")
+    if os.environ.get("PPNB_BASE_URL"):
+        return os.environ["PPNB_BASE_URL"].rstrip("/")
+    if args.env_file.exists():
+        for line in args.env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key == "PPNB_BASE_URL":
+                return value.rstrip("/")
+    raise SystemExit(f"ppnb emulator: no emulator found; give --url, set PPNB_BASE_URL, or "
+                     f"start one with 'ppnb emulator serve' (it writes {args.env_file})")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Call one ``/_emulator/`` endpoint of a running emulator and print its JSON answer."""
+    import httpx
+
+    method, path, body = args.call(args)
+    url = _emulator_url(args) + "/_emulator" + path
+    try:
+        response = httpx.request(method, url, json=body, timeout=60)
+    except httpx.TransportError as exc:
+        print(f"ppnb emulator: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(response.json(), indent=2))
+    return 0 if response.is_success else 1
+
+
+def _clock_call(args: argparse.Namespace) -> tuple[str, str, dict | None]:
+    if args.set is not None:
+        return "POST", "/clock", {"set": args.set}
+    if args.advance_days is not None:
+        return "POST", "/clock", {"advance_days": args.advance_days}
+    return "GET", "/clock", None
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -115,6 +170,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
                        help=f"where to write the credentials (default {DEFAULT_ENV_FILE})")
     serve.set_defaults(run=_serve)
+
+    serve.add_argument("--fault-rate", type=float, default=0.0,
+                       help="fail this share of API calls with 429/500/503 (default 0)")
+    serve.add_argument("--latency-ms", type=_latency, default=(0, 0), metavar="MIN,MAX",
+                       help="delay every API call by MIN..MAX milliseconds")
+    serve.add_argument("--no-simulation", action="store_true",
+                       help="serve PayPal's API only: no /_emulator/ endpoints, no payer page")
+    calls: list[tuple[str, str, Any]] = [
+        ("clock", "show or move the emulator's clock", _clock_call),
+        ("reset", "empty every book (merchants and tokens stay)",
+         lambda a: ("POST", "/reset", None)),
+        ("stats", "applied effects per operation", lambda a: ("GET", "/stats", None)),
+        ("snapshot", "save the whole state under NAME",
+         lambda a: ("POST", f"/snapshots/{a.name}", None)),
+        ("restore", "roll the state back to snapshot NAME",
+         lambda a: ("POST", f"/snapshots/{a.name}/restore", None)),
+    ]
+    for name, meaning, call in calls:
+        verb = emulator_verbs.add_parser(name, help=f"{meaning} (of a running emulator)")
+        verb.add_argument("--url", help="the emulator's base URL (default: $PPNB_BASE_URL, "
+                          "else the env file)")
+        verb.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
+                          help=argparse.SUPPRESS)
+        if name in ("snapshot", "restore"):
+            verb.add_argument("name")
+        if name == "clock":
+            move = verb.add_mutually_exclusive_group()
+            move.add_argument("--set", metavar="ISO", help="move to this date-time (UTC)")
+            move.add_argument("--advance-days", type=float, metavar="N",
+                              help="move N days forward")
+        verb.set_defaults(run=_simulate, call=call)
 
     seed = verbs.add_parser(
         "seed", help="build a receivables book through the API (demo data or the IBM sample)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import selectors
 import socket
@@ -14,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ppnb.cli import build_parser, mask
+from ppnb.cli import build_parser, main, mask
+from ppnb.emulator import Clock, start
 
 
 def _free_port() -> int:
@@ -79,3 +82,29 @@ def test_merchant_flag_rejects_malformed_pairs(bad: str, capsys: pytest.CaptureF
 def test_mask_never_reveals_short_secrets() -> None:
     assert mask("abc") == "****"
     assert mask("0123456789abcdef") == "****cdef"
+
+
+def test_simulation_verbs_drive_a_running_emulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*argv: str) -> tuple[int, dict]:
+        code = main(["emulator", *argv])
+        return code, json.loads(capsys.readouterr().out)
+
+    clock = Clock(dt.datetime(2025, 1, 15, 9, tzinfo=dt.UTC), frozen=True)
+    with start(tmp_path / "book.sqlite", clock=clock) as running:
+        url = ("--url", running.base_url)
+        code, moved = run("clock", *url, "--advance-days", "2")
+        assert (code, moved["today"], moved["fired"]) == (0, "2025-01-17", [])
+        code, refused = run("clock", *url, "--set", "2025-01-01T00:00:00Z")
+        assert code == 1 and refused["details"][0]["field"] == "/set"
+        assert run("clock", *url) == (0, {"now": "2025-01-17T09:00:00Z",
+                                          "today": "2025-01-17", "frozen": True})
+        assert run("snapshot", *url, "empty") == (0, {"saved": "empty"})
+        assert run("restore", *url, "empty") == (0, {"restored": "empty"})
+        assert run("restore", *url, "missing")[0] == 1
+        assert run("reset", *url) == (0, {"reset": True})
+        assert run("stats", *url) == (0, {"operations": {}, "max_per_invoice": {}})
+    with pytest.raises(SystemExit):
+        main(["emulator", "serve", "--latency-ms", "50,5"])
+    assert "MIN <= MAX" in capsys.readouterr().err
