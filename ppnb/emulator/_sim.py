@@ -87,26 +87,29 @@ def move_clock(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     if set(body) not in ({"set"}, {"advance_days"}):
         raise _bad("", sorted(body), 'Send exactly one of "set" (an ISO date-time) or '
                    '"advance_days" (a number of days).')
+    key = next(iter(body))
     try:
-        if "set" in body:
-            value = body["set"]
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-            if when is None:
-                raise _bad("set", value, "set: give an ISO 8601 date-time, e.g. "
-                           "2025-03-01T09:00:00Z.")
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            emulator.clock.set(when)
+        if key == "set":
+            fired = emulator.set_clock(_instant(body["set"]))
         else:
             days = body["advance_days"]
             if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
                 raise _bad("advance_days", days, "advance_days: give a number of days ≥ 0.")
-            emulator.clock.advance(days=days)
+            fired = emulator.advance(days)
+    except ClockError as exc:
+        raise _bad(key, body[key], str(exc)) from None
+    return {**clock_state(emulator), "fired": fired}
+
+
+def _instant(value: Any) -> dt.datetime:
+    """An ISO 8601 date-time (UTC when it names no zone), or a 400 naming ``set``."""
+    try:
+        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError as exc:
-        if isinstance(exc, ClockError):
-            raise _bad(next(iter(body)), body[next(iter(body))], str(exc)) from None
-        raise _bad("set", body.get("set"), f"set: {exc}.") from None
-    return {**clock_state(emulator), "fired": emulator.service.fire_scheduled()}
+        raise _bad("set", value, f"set: {exc}.") from None
+    if when is None:
+        raise _bad("set", value, "set: give an ISO 8601 date-time, e.g. 2025-03-01T09:00:00Z.")
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def sim_routes(emulator: Emulator) -> list[Route]:

@@ -191,8 +191,7 @@ class Store:
         """Put the database back as it was when ``name`` was saved; tokens issued since stay
         valid."""
         target = self._snapshot_file(name)
-        if (self.path == ":memory:" and name not in self._memory_snapshots) or (
-                self.path != ":memory:" and not Path(target).exists()):
+        if name not in self.snapshots():
             raise KeyError(name)
         with self._lock:
             tokens = self._conn.execute("SELECT * FROM tokens").fetchall()
