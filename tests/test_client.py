@@ -8,6 +8,7 @@ No test really sleeps: retry waits go to a recorder.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 import os
 import random
@@ -45,6 +46,7 @@ from ppnb.client import (
     connect,
 )
 from ppnb.emulator import Credentials, RunningEmulator
+from ppnb.pager import fetch_raw
 
 TOKEN = "/v1/oauth2/token"
 INVOICES = "/v2/invoicing/invoices"
@@ -824,6 +826,7 @@ ENV_VARS = ("PPNB_ENV", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PPNB_BASE_U
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PPNB_SEED", "none")  # test_connect_seeds_an_empty_book seeds one
     return monkeypatch
 
 
@@ -908,6 +911,18 @@ def test_connect_starts_and_shares_the_embedded_emulator(embedded_db: Path) -> N
         assert search_total(third) == 2
 
 
+def test_connect_seeds_an_empty_book_once(embedded_db: Path, tmp_path: Path) -> None:
+    params = tmp_path / "demo.json"
+    params.write_text('{"invoices": 30, "customers": 5, "months": 3}')
+    os.environ["PPNB_SEED"] = str(params)  # clean_env restores it
+    with connect() as client:
+        numbers = {d["detail"]["invoice_number"] for d in fetch_raw(client, progress=False)}
+        assert numbers == {f"DEMO7-{i:05d}" for i in range(30)}
+        cred = connect_module._embedded[str(embedded_db)].credentials
+        connect_module._seed_if_empty(client.base_url, cred.client_id, cred.client_secret)
+        assert search_total(client) == 30  # a book that has invoices is left alone
+
+
 @pytest.mark.parametrize("env", ["sandbox", "live"])
 def test_connect_paypal_without_credentials_is_refused(clean_env: pytest.MonkeyPatch,
                                                         env: str) -> None:
@@ -980,3 +995,16 @@ def test_grant_is_per_partner(server: RunningEmulator, merchants: Callable[[], A
             pytest.raises(PermissionDenied):
         client.acting_for(payer_id=payer_id).templates.list()
 
+
+
+def test_today_is_the_emulators_clock_else_the_machines(
+        timed: tuple[RunningEmulator, Api]) -> None:
+    running, merchant = timed
+    with Client(running.base_url, merchant.client_id, merchant.secret) as client:
+        assert client.today() == dt.date(2025, 1, 15)
+        running.emulator.advance(days=40)
+        assert client.today() == dt.date(2025, 2, 24)
+    paypal = Client(SANDBOX, "id", "secret",
+                    transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    before = dt.datetime.now(dt.UTC).date()
+    assert paypal.today() in {before, dt.datetime.now(dt.UTC).date()}  # never asks PayPal

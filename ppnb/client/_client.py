@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 import random
 import threading
@@ -84,6 +85,9 @@ def auth_assertion(client_id: str, *, payer_id: str | None = None,
     return f"{part({'alg': 'none'})}.{part(claims)}."
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 class Client:
     """A PayPal Invoicing v2 client (synchronous, thread-safe, safe inside Jupyter).
 
@@ -130,7 +134,7 @@ class Client:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if url.scheme != "https" and url.host not in ("127.0.0.1", "localhost", "::1"):
+        if url.scheme != "https" and url.host not in _LOOPBACK:
             raise ValueError(f"a non-loopback base_url must use https: {base_url!r}")
         self.base_url = str(url).rstrip("/")
         self.client_id = client_id
@@ -178,6 +182,19 @@ class Client:
         """
         return self._auth.token(lambda r: self._http.send(r, auth=None),
                                 httpx.URL(self.base_url))
+
+    def today(self) -> dt.date:
+        """Today's date where the book lives, for an explicit as-of date.
+
+        On the emulator this is its clock (``GET /_emulator/clock``), which simulations and
+        tests move; PayPal has no such clock, so there it is the machine's UTC date.
+        Analysis functions never call this themselves: pass its value as ``as_of``.
+        """
+        if httpx.URL(self.base_url).host in _LOOPBACK:
+            response = self._http.get("/_emulator/clock", auth=None)
+            if response.status_code == 200:
+                return dt.date.fromisoformat(orjson.loads(response.content)["today"])
+        return dt.datetime.now(dt.UTC).date()
 
     def _count(self, *keys: str) -> None:
         with self._stats_lock:

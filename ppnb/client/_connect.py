@@ -4,6 +4,11 @@ The embedded emulator is started on first use in a background thread (loopback, 
 port) over a SQLite file, so a notebook's book survives kernel restarts. If another process
 already serves that file, ``connect()`` joins it instead of opening the file twice: the
 serving process holds a lock and publishes its URL and credentials in a 0600 file beside it.
+
+A book that starts empty is seeded with the demo book (:func:`ppnb.seed.seed_demo`) by the
+process that starts serving it, so every notebook has receivables to look at with no
+configuration. ``PPNB_SEED`` chooses: ``demo`` (the default), ``none``, or the path of a JSON
+file of demo parameters (like ``data/demo.json``).
 """
 
 from __future__ import annotations
@@ -55,8 +60,24 @@ def embedded_emulator(db: str | Path | None = None) -> tuple[str, str, str]:
         if path != ":memory:":
             _publish(Path(path), running)
         _embedded[path] = running
-        return running.base_url, running.credentials.client_id, \
-            running.credentials.client_secret
+        credentials = (running.base_url, running.credentials.client_id,
+                       running.credentials.client_secret)
+        _seed_if_empty(*credentials)
+        return credentials
+
+
+def _seed_if_empty(base_url: str, client_id: str, client_secret: str) -> None:
+    """Fill an empty book with the demo book, as ``PPNB_SEED`` says (see the module notes)."""
+    choice = os.environ.get("PPNB_SEED", "demo")
+    if choice.lower() == "none":
+        return
+    from ..seed import demo_params, seed_demo
+
+    params = demo_params(None if choice.lower() == "demo" else choice)
+    with Client(base_url, client_id, client_secret) as client:
+        if client.invoices.list(page_size=1, total_required=True).get("total_items", 0):
+            return
+        seed_demo(client, **params, progress=True)
 
 
 def _files(db: Path) -> tuple[Path, Path]:

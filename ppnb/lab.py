@@ -1,0 +1,74 @@
+"""The notebooks on a seeded emulator: in JupyterLab, or executed headless.
+
+``ppnb lab`` is what ``make run`` runs. It serves the embedded emulator over one SQLite file
+in this process (seeding the demo book the first time, see :func:`ppnb.connect`), then
+either starts JupyterLab on the notebooks, or (``--headless``) executes every notebook top to
+bottom with nbclient and writes the executed copies and the report they export to an output
+folder. Kernels reach the same book with no configuration: ``PPNB_EMULATOR_DB`` points them
+at the file this process serves, and ``ppnb.connect()`` joins the server that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["execute_notebooks", "run_lab", "serve_book"]
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def serve_book(db: str | Path) -> str:
+    """Serve (and on first use seed) the emulator over ``db``; return its base URL.
+
+    ``PPNB_EMULATOR_DB`` is set to ``db`` for this process and every kernel it starts.
+    """
+    from .client._connect import embedded_emulator
+
+    path = str(Path(db).resolve())
+    os.environ["PPNB_EMULATOR_DB"] = path
+    base_url, _, _ = embedded_emulator(path)
+    return base_url
+
+
+def execute_notebooks(notebooks: Iterable[str | Path], out_dir: str | Path, *,
+                      timeout: int = 600) -> list[Path]:
+    """Run each notebook top to bottom in a fresh kernel; write the executed copies.
+
+    Kernels run in ``out_dir``, so whatever a notebook exports lands there. The kernels
+    inherit this process's environment (so ``PPNB_EMULATOR_DB`` from :func:`serve_book`).
+
+    Raises
+    ------
+    nbclient.exceptions.CellExecutionError
+        If a cell fails; the message names the notebook, the cell and the error.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted(Path(n) for n in notebooks):
+        book = nbformat.read(source, as_version=4)
+        NotebookClient(book, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(out)}}).execute()
+        target = out / source.name
+        nbformat.write(book, target)
+        written.append(target)
+    return written
+
+
+def run_lab(notebooks: str | Path = NOTEBOOKS, *, port: int = 8888) -> int:
+    """Start JupyterLab on ``notebooks`` on 127.0.0.1 and wait until it stops."""
+    command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
+               "--no-browser", f"--ServerApp.root_dir={Path(notebooks).resolve()}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
