@@ -19,6 +19,7 @@ import orjson
 
 from ._auth import ClientCredentials
 from ._errors import APIError, TransportError, error_for
+from ._transport import LoopbackTransport
 
 log = logging.getLogger("ppnb.client")
 
@@ -107,7 +108,9 @@ class Client:
     auth_assertion
         A ``PayPal-Auth-Assertion`` sent with every call (see :meth:`acting_for`).
     transport
-        An httpx transport, e.g. ``httpx.MockTransport`` to shape faults in tests.
+        An httpx transport, e.g. ``httpx.MockTransport`` to shape faults in tests. By
+        default, httpx's own for PayPal, and a lean keep-alive one for the emulator on
+        loopback (:class:`~ppnb.client._transport.LoopbackTransport`).
 
     Notes
     -----
@@ -140,6 +143,8 @@ class Client:
         self.client_id = client_id
         self.retry = retry or RetryPolicy()
         self._auth = _auth or ClientCredentials(client_id, client_secret)
+        if transport is None and url.scheme == "http":  # loopback, i.e. the emulator
+            transport = LoopbackTransport(timeout=timeout, max_idle=max_connections)
         self._http = _http or httpx.Client(
             base_url=self.base_url, auth=self._auth, timeout=timeout, transport=transport,
             limits=httpx.Limits(max_connections=max_connections,
