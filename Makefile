@@ -21,8 +21,10 @@ $(CHROMIUM):
 
 setup: $(STAMP)
 
+# JupyterLab on the notebooks over the seeded emulator; `make run HEADLESS=1` executes them
+# all with nbclient instead and leaves the executed notebooks and the report in out/.
 run: $(STAMP)
-	$(BIN)/ppnb emulator serve --db data/emulator.sqlite
+	$(BIN)/python -m ppnb.lab --db data/emulator.sqlite $(if $(HEADLESS),--headless --out out)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks
@@ -31,7 +33,7 @@ test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.emulator
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -8,7 +8,8 @@ paid, some open, some partly paid, cancelled or refunded. Then:
 * **naive**: sequential search pages of 20, then ``pd.json_normalize`` into the same four
   tables (PayPal stops at page 1000, so the naive loop walks month windows);
 * **ppnb**: :func:`ppnb.fetch_tables` (concurrent pages of 100, fast flattening);
-* **floor**: the same pages of 100 fetched as concurrently, only ``orjson.loads``-ed.
+* **floor**: the same pages of 100 fetched as concurrently over the same loopback transport
+  as ppnb, only ``orjson.loads``-ed.
 
 Goal: ppnb ≥ 5× the naive loop and within 2× of the floor. Then ``ppnb.sync`` takes a
 snapshot, about 1% of the invoices change, and the re-sync's requests are counted against
@@ -32,6 +33,7 @@ import pandas as pd
 
 from benchmarks.emulator import CLIENT, body, free_port, serve
 from ppnb.client import Client
+from ppnb.client._transport import LoopbackTransport
 from ppnb.emulator import Clock, Emulator
 from ppnb.pager import COLLECTIONS, fetch_tables
 from ppnb.snapshot import sync
@@ -109,7 +111,8 @@ def floor_pull(base: str, headers: dict[str, str], pages: int, concurrency: int)
 
     def get(page: int) -> int:
         if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=base, headers=headers, timeout=60)
+            local.c = httpx.Client(base_url=base, headers=headers, timeout=60,
+                                   transport=LoopbackTransport())
         r = local.c.post(f"/v2/invoicing/search-invoices?page={page}&page_size=100",
                          content=FIELDS,
                          headers={"Content-Type": "application/json"})

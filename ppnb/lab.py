@@ -72,3 +72,36 @@ def run_lab(notebooks: str | Path = NOTEBOOKS, *, port: int = 8888) -> int:
         return subprocess.call(command)
     except KeyboardInterrupt:
         return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ppnb.lab [--db FILE] [--headless] [--out DIR] [--port N]`` (``make run``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ppnb.lab", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="data/emulator.sqlite",
+                        help="the emulator's SQLite file (seeded with the demo book when empty)")
+    parser.add_argument("--headless", action="store_true",
+                        help="execute every notebook with nbclient instead of opening JupyterLab")
+    parser.add_argument("--out", default="out", help="headless: where executed notebooks and "
+                        "the exported report go (default out/)")
+    parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
+    args = parser.parse_args(argv)
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
+    base_url = serve_book(args.db)
+    print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
+    if not args.headless:
+        return run_lab(port=args.port)
+    os.environ.setdefault("MPLBACKEND", "agg")
+    for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
+        print(f"executed {path}")
+    exported = sorted(p for p in Path(args.out).iterdir() if p.suffix in (".xlsx", ".html",
+                                                                           ".pdf"))
+    for path in exported:
+        print(f"exported {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
