@@ -19,6 +19,13 @@ invoice, against ``all / 100`` for a full pull.
 
 Snapshots are versioned directories with a ``CURRENT`` pointer replaced atomically, so an
 interrupted sync leaves the previous snapshot intact and readable.
+
+With a webhook event log (:mod:`ppnb.webhooks`), ``sync(client, path, events=log)`` (or
+:func:`apply_events`) brings the snapshot up to date without any request: each invoice event
+carries the whole invoice, so the newest one per invoice (by event ``create_time``, then
+arrival) replaces the invoice's rows. The snapshot remembers how far into the log it has
+read. Deleting a draft or scheduled invoice sends no event, so such an invoice stays until
+the next pull.
 """
 
 from __future__ import annotations
@@ -31,13 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from .client import Client, NotFound
 from .frames import Tables, flatten
 from .pager import count, dedupe, fetch_raw, search_data
 
-__all__ = ["SyncResult", "load", "sync"]
+__all__ = ["SyncResult", "apply_events", "load", "sync"]
 
 OPEN = ("DRAFT", "SCHEDULED", "SENT", "UNPAID", "PARTIALLY_PAID")
 OPEN_MORE = ("PAYMENT_PENDING",)  # PayPal's search takes at most 5 statuses at once
@@ -159,7 +167,59 @@ def _sorted(tables: Tables) -> Tables:
     return _merge(tables, flatten([]), set())
 
 
-def sync(client: Client, path: str | Path, *, full: bool = False, **options: Any) -> SyncResult:
+def _state(root: Path) -> dict[str, Any]:
+    folder = _current(root)
+    return json.loads((folder / "state.json").read_text()) if folder else {}
+
+
+def _log_rows(log_path: str | Path, after: int, *, last: bool = False
+              ) -> list[tuple[int, bytes]]:
+    """The log's events after ``after`` (only the last one with ``last``)."""
+    from .webhooks import EventLog
+
+    if not Path(log_path).exists():
+        raise FileNotFoundError(f"no webhook event log at {log_path}")
+    log = EventLog(log_path)
+    try:
+        return log.rows(after, last=last)
+    finally:
+        log.close()
+
+
+def apply_events(path: str | Path, log_path: str | Path) -> SyncResult:
+    """Apply the invoice events logged since the last sync to the snapshot at ``path``.
+
+    Sends no request. Events without an invoice resource are skipped; an invoice's newest
+    event (by ``create_time``, then arrival order) wins.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no snapshot or no log yet.
+    """
+    root = Path(path)
+    previous = load(root)
+    state = _state(root)
+    rows = _log_rows(log_path, state.get("events_applied", 0))
+    newest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for _, raw in rows:
+        event = orjson.loads(raw)
+        resource = event.get("resource")
+        if event.get("resource_type") != "invoices" or not isinstance(resource, dict):
+            continue
+        when = event.get("create_time") or ""
+        if resource["id"] not in newest or when >= newest[resource["id"]][0]:
+            newest[resource["id"]] = (when, resource)
+    fresh = flatten([invoice for _, invoice in newest.values()])
+    tables = _merge(previous, fresh, set(fresh.invoices["id"]))
+    applied = rows[-1][0] if rows else state.get("events_applied", 0)
+    _write(root, tables, {"mode": "events", "requests": 0, "invoices": len(tables.invoices),
+                          "events_applied": applied})
+    return SyncResult(tables, "events", 0, len(fresh.invoices), 0)
+
+
+def sync(client: Client, path: str | Path, *, full: bool = False,
+         events: str | Path | None = None, **options: Any) -> SyncResult:
     """Bring the snapshot at ``path`` up to date and return the merged tables.
 
     Parameters
@@ -170,10 +230,19 @@ def sync(client: Client, path: str | Path, *, full: bool = False, **options: Any
         A directory; created on the first sync.
     full
         Pull everything even if a snapshot exists.
+    events
+        A webhook event log (:func:`ppnb.webhooks.receiver`). If a snapshot exists (and
+        ``full`` is false) it is updated from the log alone (:func:`apply_events`, no
+        request); otherwise the pull marks the events logged so far as applied.
     **options
         Passed to the pager (``concurrency``, ``progress``, ``page_size``).
     """
     root = Path(path)
+    if events is not None and not full and _current(root) is not None:
+        return apply_events(root, events)
+    # the log's position before pulling: later events may postdate the pull
+    applied = (_log_rows(events, 0, last=True)
+               if events is not None and Path(events).exists() else [])
     before = client.stats["requests"]
     previous = None if full or _current(root) is None else load(root)
     if previous is None:
@@ -202,5 +271,8 @@ def sync(client: Client, path: str | Path, *, full: bool = False, **options: Any
         tables = _merge(previous, fresh, set(fresh.invoices["id"]) | deleted)
         mode, changed, removed = "incremental", len(fresh.invoices), len(deleted)
     requests = client.stats["requests"] - before
-    _write(root, tables, {"mode": mode, "requests": requests, "invoices": len(tables.invoices)})
+    state = {"mode": mode, "requests": requests, "invoices": len(tables.invoices),
+             "events_applied": applied[0][0] if applied else _state(root).get(
+                 "events_applied", 0)}
+    _write(root, tables, state)
     return SyncResult(tables, mode, requests, changed, removed)

@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._errors import ApiError, error
+from ..webhooks import CERT_PATH
+from ._errors import ApiError, error, not_found
 from ._service import Invoicing, Merchant
+from ._webhooks import EVENTS, WEBHOOKS
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -97,6 +99,7 @@ class Api:
 
         async def run(request: Request) -> Response:
             try:
+                self.service.webhooks.seen(self._base(request))
                 self.service.tick()
                 merchant = self._merchant(request)
                 raw, body = await self._json(request)
@@ -263,8 +266,10 @@ def page_of(service: Invoicing, request: Request, docs: list[bytes], total: int 
 
 
 def build_routes(api: Api) -> list[Route]:
-    """PayPal Invoicing v2's twenty operations plus the token endpoint."""
+    """PayPal Invoicing v2's twenty operations, the Webhooks v1 operations the emulator
+    implements, the signing certificates and the token endpoint."""
     svc = api.service
+    hooks = svc.webhooks
     inv = "/v2/invoicing/invoices"
     tpl = "/v2/invoicing/templates"
 
@@ -303,6 +308,25 @@ def build_routes(api: Api) -> list[Route]:
         ).encode() + base64.b64encode(png) + f"\r\n--{QR_BOUNDARY}--\r\n".encode()
         return 200, body, f"multipart/mixed; boundary={QR_BOUNDARY}"
 
+    def list_events(r: Request, m: Merchant, b: Any) -> Result:
+        q = r.query_params
+        return 200, hooks.list_events(
+            m, page_size=int_param(r, "page_size", 10, 1, 300),
+            page=int_param(r, "page", 1, 1, 10_000), start_time=q.get("start_time"),
+            end_time=q.get("end_time"), event_type=q.get("event_type"))
+
+    def wid(r: Request) -> str:
+        return r.path_params["webhook_id"]
+
+    def eid(r: Request) -> str:
+        return r.path_params["event_id"]
+
+    async def certificate(r: Request) -> Response:
+        pem = hooks.certificate(r.path_params["cert_id"])
+        if pem is None:
+            return api.fail(r, not_found("certificate", r.path_params["cert_id"]))
+        return Response(pem, 200, media_type="application/x-pem-file")
+
     def list_templates(r: Request, m: Merchant, b: Any) -> Result:
         return 200, svc.list_templates(
             m, fields=fields_param(r), page=int_param(r, "page", 1, 1, 1000),
@@ -340,8 +364,21 @@ def build_routes(api: Api) -> list[Route]:
          lambda r, m, b: (200, svc.update_template(m, tid(r), b))),
         (tpl + "/{template_id}", "DELETE",
          lambda r, m, b: (204, svc.delete_template(m, tid(r)))),
+        (WEBHOOKS, "POST", lambda r, m, b: (201, hooks.create(m, b))),
+        (WEBHOOKS, "GET", lambda r, m, b: (200, hooks.list(m))),
+        (WEBHOOKS + "/{webhook_id}", "GET", lambda r, m, b: (200, hooks.get(m, wid(r)))),
+        (WEBHOOKS + "/{webhook_id}", "DELETE", lambda r, m, b: (204, hooks.delete(m, wid(r)))),
+        ("/v1/notifications/webhooks-event-types", "GET",
+         lambda r, m, b: (200, hooks.event_types())),
+        (EVENTS, "GET", list_events),
+        (EVENTS + "/{event_id}", "GET", lambda r, m, b: (200, hooks.get_event(m, eid(r)))),
+        (EVENTS + "/{event_id}/resend", "POST",
+         lambda r, m, b: (202, hooks.resend(m, eid(r), b))),
+        ("/v1/notifications/verify-webhook-signature", "POST",
+         lambda r, m, b: (200, hooks.verify_signature(m, b))),
     ]
-    routes = [Route("/v1/oauth2/token", api.token, methods=["POST"])]
+    routes = [Route("/v1/oauth2/token", api.token, methods=["POST"]),
+              Route(CERT_PATH + "{cert_id}", certificate, methods=["GET"])]
     routes += [Route(path, api.endpoint(handler), methods=[method])
                for path, method, handler in ops]
     return routes

@@ -44,6 +44,12 @@ class IdFactory:
         return secrets.token_urlsafe(n)[:n]
 
 
+def fresh(n: int) -> str:
+    """``n`` random symbols of the id alphabet, never drawn from a seeded stream (webhook and
+    event ids must not shift the ids of a seeded demo)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
 def next_number(last: str | None) -> str:
     """The invoice number after ``last``: the final run of digits + 1, width kept.
 

@@ -25,6 +25,7 @@ from ._payer import payer_routes
 from ._service import TOKEN_TTL, Invoicing, Merchant
 from ._sim import sim_routes
 from ._store import Store
+from ._webhooks import DeliveryPolicy
 
 DEFAULT_CLIENT_ID = "ppnb-emulator"
 
@@ -63,7 +64,15 @@ class Emulator:
         Access-token lifetime in seconds.
     simulation
         Serve the ``/_emulator/`` endpoints (clock, payer, outbox, stats, reset, snapshots,
-        faults) and the payer page; off, the emulator serves PayPal's API only.
+        faults, webhook deliveries) and the payer page; off, the emulator serves PayPal's API
+        only.
+    webhook_policy
+        Retry schedule of webhook deliveries (tests shorten it).
+
+    Notes
+    -----
+    Webhook deliveries are made by a thread that runs while the app is served (it starts and
+    stops with the ASGI lifespan); events emitted while nothing serves stay queued.
     """
 
     def __init__(
@@ -75,10 +84,12 @@ class Emulator:
         seed: int | None = None,
         token_ttl: int = TOKEN_TTL,
         simulation: bool = True,
+        webhook_policy: DeliveryPolicy | None = None,
     ) -> None:
         self.store = Store(db)
         self.clock = clock or Clock()
-        self.service = Invoicing(self.store, self.clock, seed=seed, token_ttl=token_ttl)
+        self.service = Invoicing(self.store, self.clock, seed=seed, token_ttl=token_ttl,
+                                 webhook_policy=webhook_policy)
         pairs = list(merchants or [(DEFAULT_CLIENT_ID, IdFactory().secret())])
         self.credentials = [Credentials(cid, secret) for cid, secret in pairs]
         for cred in self.credentials:
@@ -92,8 +103,12 @@ class Emulator:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.service.webhooks.start()
         self._started.set()
-        yield
+        try:
+            yield
+        finally:
+            self.service.webhooks.stop()
 
     def merchant(self, client_id: str | None = None) -> Merchant:
         """A registered merchant (the first one by default)."""
@@ -149,8 +164,15 @@ class Emulator:
         """Applied effects per operation; an idempotent replay is not an effect."""
         return self.service.stats(invoice_id=invoice_id)
 
+    def deliveries(self, event_id: str | None = None, status: str | None = None
+                   ) -> list[dict[str, Any]]:
+        """Webhook deliveries with their attempts (status ``PENDING``, ``SUCCESS``,
+        ``FAILED`` after the last attempt, or ``CANCELLED`` with the webhook)."""
+        return self.service.webhooks.deliveries(event_id=event_id, status=status)
+
     def reset(self) -> None:
-        """Empty every merchant's book; merchants, their credentials and tokens stay."""
+        """Empty every merchant's book (webhook events and deliveries too); merchants, their
+        credentials, tokens and webhook subscriptions stay."""
         self.service.reset()
 
     def save_snapshot(self, name: str) -> None:
@@ -161,13 +183,15 @@ class Emulator:
         """Roll the whole state back to snapshot ``name`` (``KeyError`` if there is none)."""
         self.store.restore_snapshot(name)
         self.service.forget()
+        self.service.webhooks.wake()
 
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
         """Serve over HTTP on a loopback port in a background thread (0: any free port)."""
         return RunningEmulator(self, host, port)
 
     def close(self) -> None:
-        """Release the database."""
+        """Stop delivering webhooks and release the database."""
+        self.service.webhooks.stop()
         self.store.close()
 
 
@@ -183,6 +207,7 @@ class RunningEmulator:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
+        emulator.service.webhooks.base_url = self.base_url
         config = uvicorn.Config(
             emulator.app, log_level="warning", access_log=False, lifespan="on",
             timeout_graceful_shutdown=2,

@@ -20,6 +20,8 @@ Rules (from PayPal's API reference, and the emulator's documented choices):
 * The primary recipient's email can change at most twice in 72 hours.
 * Search: every filter must match; text filters match whole values, case-insensitively;
   results are newest first (creation order, descending).
+* Webhooks: every change to an invoice emits its ``INVOICING.INVOICE.*`` event in the
+  transaction that makes the change (:mod:`._webhooks`); reminders and deletions emit none.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from ._ids import IdFactory, next_number
 from ._qr import qr_png
 from ._store import BOOK_TABLES, Store
 from ._totals import compute
+from ._webhooks import DeliveryPolicy, Webhooks
 
 TOKEN_TTL = 32400
 SCOPE = (
@@ -97,10 +100,13 @@ class Invoicing:
         Makes generated ids repeatable.
     token_ttl
         Lifetime of access tokens in seconds (PayPal: 32400).
+    webhook_policy
+        Retry schedule of webhook deliveries.
     """
 
     def __init__(
-        self, store: Store, clock: Clock, *, seed: int | None = None, token_ttl: int = TOKEN_TTL
+        self, store: Store, clock: Clock, *, seed: int | None = None, token_ttl: int = TOKEN_TTL,
+        webhook_policy: DeliveryPolicy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -114,6 +120,8 @@ class Invoicing:
             sentinel = row[0]
         #: Stands for the server's base URL in stored documents; replaced when served.
         self.base = sentinel
+        #: Webhook subscriptions, the events every change emits, and their delivery.
+        self.webhooks = Webhooks(store, clock, sentinel, webhook_policy)
         # Tokens and merchants never change once issued, so lookups can be remembered.
         self._token_cache: dict[str, tuple[str, float]] = {}
         self._merchant_cache: dict[str, Merchant] = {}
@@ -314,8 +322,13 @@ class Invoicing:
         doc: dict[str, Any],
         internal: dict[str, Any],
         seq: int | None = None,
+        event: str | None = None,
     ) -> bytes:
-        """Store ``doc`` (re-deriving links and index columns); returns its JSON."""
+        """Store ``doc`` (re-deriving links and index columns); returns its JSON.
+
+        ``event`` (``CREATED``, ``PAID``, ...) emits ``INVOICING.INVOICE.<event>`` with the
+        stored document, in the caller's transaction.
+        """
         doc["links"] = self._links(doc["id"], doc["status"])
         detail = doc["detail"]
         billing = ((doc.get("primary_recipients") or [{}])[0]).get("billing_info") or {}
@@ -354,6 +367,8 @@ class Invoicing:
         dates = [t["payment_date"] for t in (doc.get("payments") or {}).get("transactions", [])]
         if dates or not inserting:
             self.store.set_payment_dates(seq, merchant.payer_id, dates)
+        if event is not None:
+            self.webhooks.emit(merchant, f"INVOICING.INVOICE.{event}", doc["id"], body)
         return body
 
     def _number_taken(self, merchant: Merchant, number: str, except_id: str | None = None) -> bool:
@@ -450,7 +465,7 @@ class Invoicing:
             invoice.setdefault("invoicer", {}).setdefault("email_address", merchant.email)
             doc = {"id": invoice_id, "status": "DRAFT", **invoice}
             _set_balances(doc)
-            body_bytes = self._save(merchant, doc, {"recipient_changes": []})
+            body_bytes = self._save(merchant, doc, {"recipient_changes": []}, event="CREATED")
             self._effect(merchant, "created", invoice_id)
             self.store.execute(
                 "UPDATE merchants SET last_number = ? WHERE payer_id = ?",
@@ -502,7 +517,7 @@ class Invoicing:
                 if key in old:
                     doc[key] = old[key]
             _set_balances(doc, internal)  # a new total can settle a partly paid invoice
-            return self._save(merchant, doc, internal, seq)
+            return self._save(merchant, doc, internal, seq, event="UPDATED")
 
     def _check_recipient_change(self, old: dict, new: dict, internal: dict) -> None:
         before, after = _recipient_email(old), _recipient_email(new)
@@ -544,7 +559,8 @@ class Invoicing:
                     self._effect(merchant, "scheduled", invoice_id)
                 else:
                     self._mark_sent(merchant, doc, internal, notice)
-                self._save(merchant, doc, internal, seq)
+                self._save(merchant, doc, internal, seq,
+                           event="SCHEDULED" if doc["status"] == "SCHEDULED" else "SENT")
                 status = doc["status"]
         if status == "SCHEDULED":
             href = f"{self.base}/v2/invoicing/invoices/{invoice_id}"
@@ -617,7 +633,7 @@ class Invoicing:
             metadata = doc["detail"]["metadata"]
             metadata["cancel_time"] = isoformat(self.clock.now())
             metadata["cancelled_by"] = merchant.email
-            self._save(merchant, doc, internal, seq)
+            self._save(merchant, doc, internal, seq, event="CANCELLED")
             self._effect(merchant, "cancelled", invoice_id)
             self._mail(merchant, doc, "cancellation", notice)
 
@@ -700,7 +716,7 @@ class Invoicing:
             if len(doc["payments"]["transactions"]) > 100:
                 raise error(422, "MAX_TRANSACTIONS", "An invoice holds at most 100 payments.")
             _set_balances(doc, internal)
-            self._save(merchant, doc, internal, seq)
+            self._save(merchant, doc, internal, seq, event="PAID")
             self._effect(merchant, "payments", invoice_id)
         return {"payment_id": payment_id}
 
@@ -725,7 +741,7 @@ class Invoicing:
                             transaction_id, "path")
             doc["payments"]["transactions"] = [t for t in transactions if t is not match[0]]
             _set_balances(doc, internal)
-            self._save(merchant, doc, internal, seq)
+            self._save(merchant, doc, internal, seq, event="UPDATED")
 
     def record_refund(self, merchant: Merchant, invoice_id: str, body: Any) -> dict[str, str]:
         """Record an external refund; returns its reference."""
@@ -753,7 +769,7 @@ class Invoicing:
                 "method": clean["method"],
             })
             _set_balances(doc, internal)
-            self._save(merchant, doc, internal, seq)
+            self._save(merchant, doc, internal, seq, event="REFUNDED")
             self._effect(merchant, "refunds", invoice_id)
         return {"refund_id": refund_id}
 
@@ -767,7 +783,7 @@ class Invoicing:
                 raise not_found("transaction", transaction_id)
             doc["refunds"]["transactions"] = kept
             _set_balances(doc, internal)
-            self._save(merchant, doc, internal, seq)
+            self._save(merchant, doc, internal, seq, event="UPDATED")
 
     # --- numbers and QR codes -------------------------------------------------------------
 
@@ -994,7 +1010,7 @@ class Invoicing:
                 doc, internal = orjson.loads(doc_bytes), orjson.loads(hidden)
                 merchant = owners[merchant_id]
                 self._mark_sent(merchant, doc, internal, internal.pop("notice", {}))
-                self._save(merchant, doc, internal, seq)
+                self._save(merchant, doc, internal, seq, event="SENT")
                 fired.append(doc["id"])
         self._fired_through = today
         return fired

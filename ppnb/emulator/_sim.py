@@ -23,6 +23,8 @@ path                                    method   does
 ``/_emulator/faults``                   GET,     the fault settings; set them; clear them
                                         POST,
                                         DELETE
+``/_emulator/webhooks/deliveries``      GET      webhook deliveries and every attempt, filtered
+                                                 by ``event_id`` and ``status``
 ======================================  =======  =================================================
 """
 
@@ -173,6 +175,10 @@ def sim_routes(emulator: Emulator) -> list[Route]:
                 raise _bad("", body, str(exc)) from None
         return emulator.faults.settings()
 
+    def deliveries(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        q = request.query_params
+        return {"deliveries": emulator.deliveries(q.get("event_id"), q.get("status"))}
+
     table: list[tuple[str, Handler, list[str]]] = [
         ("/_emulator/clock", clock, ["GET", "POST"]),
         ("/_emulator/invoices/{invoice_id}/pay", pay, ["POST"]),
@@ -183,5 +189,6 @@ def sim_routes(emulator: Emulator) -> list[Route]:
         ("/_emulator/snapshots/{name}", save, ["POST"]),
         ("/_emulator/snapshots/{name}/restore", restore, ["POST"]),
         ("/_emulator/faults", faults, ["GET", "POST", "DELETE"]),
+        ("/_emulator/webhooks/deliveries", deliveries, ["GET"]),
     ]
     return [Route(path, _endpoint(handler), methods=methods) for path, handler, methods in table]

@@ -122,10 +122,57 @@ CREATE TABLE IF NOT EXISTS effects (
     count INTEGER NOT NULL,
     PRIMARY KEY (operation, invoice_id, merchant)
 );
+CREATE TABLE IF NOT EXISTS webhooks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    merchant TEXT NOT NULL,
+    url TEXT NOT NULL,
+    event_types BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_merchant ON webhooks (merchant, seq);
+CREATE TABLE IF NOT EXISTS webhook_certs (
+    id TEXT PRIMARY KEY,
+    key_pem BLOB NOT NULL,
+    cert_pem BLOB NOT NULL,
+    not_before TEXT NOT NULL,
+    not_after TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    merchant TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    create_time TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_merchant ON events (merchant, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_due ON deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS delivery_event ON deliveries (event_id);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    delivery INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    transmission_id TEXT NOT NULL,
+    http_status INTEGER,
+    error TEXT,
+    PRIMARY KEY (delivery, number)
+);
 """
 
-#: Tables emptied by a reset (merchants, grants and tokens survive it).
-BOOK_TABLES = ("invoices", "payment_dates", "templates", "idempotency", "outbox", "effects")
+#: Tables emptied by a reset (merchants, grants, tokens, webhook subscriptions and the signing
+#: certificate survive it).
+BOOK_TABLES = ("invoices", "payment_dates", "templates", "idempotency", "outbox", "effects",
+               "events", "deliveries", "delivery_attempts")
 
 #: Columns of ``invoices`` a caller may set, besides the documents.
 INVOICE_COLUMNS = (
