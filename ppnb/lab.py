@@ -93,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
     if not args.headless:
         return run_lab(port=args.port)
-    os.environ.setdefault("MPLBACKEND", "agg")
     for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
         print(f"executed {path}")
     exported = sorted(p for p in Path(args.out).iterdir() if p.suffix in (".xlsx", ".html",

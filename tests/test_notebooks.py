@@ -38,7 +38,6 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             (home / folder).mkdir(parents=True, exist_ok=True)
             env.setenv(name, str(home / folder))
         env.setenv("PPNB_SEED", str(params))
-        env.setenv("MPLBACKEND", "agg")
         serve_book(db)
         running = connect_module._embedded[str(db)]
         yield {"secret": running.credentials.client_secret, "out": str(home / "out")}
