@@ -11,12 +11,14 @@ from ._clock import Clock, ClockError
 from ._errors import ApiError
 from ._server import Credentials, Emulator, RunningEmulator, start
 from ._service import Invoicing, Merchant
+from ._webhooks import DeliveryPolicy
 
 __all__ = [
     "ApiError",
     "Clock",
     "ClockError",
     "Credentials",
+    "DeliveryPolicy",
     "Emulator",
     "Invoicing",
     "Merchant",

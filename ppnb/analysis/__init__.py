@@ -1,0 +1,39 @@
+"""Receivables analysis on the DataFrame tables: as-of aging, collection KPIs, roll rates,
+cohort collection curves and a customer view.
+
+Every function takes a :class:`ppnb.frames.Tables` (from :func:`ppnb.fetch_tables`,
+:func:`ppnb.load` or :func:`ppnb.frames.flatten`) and never calls the API. Money stays exact:
+sums are int64 minor units per currency, never added across currencies; float columns
+(percentages, DSO, shares) are ratios for display.
+
+>>> import ppnb
+>>> from ppnb.analysis import aging, kpis
+>>> tables = ppnb.fetch_tables(ppnb.connect())                      # doctest: +SKIP
+>>> aged = aging(tables, "2025-06-30")                              # doctest: +SKIP
+>>> aged.totals                                                     # doctest: +SKIP
+>>> kpis(tables, "2025-04-01", "2025-06-30")                        # doctest: +SKIP
+"""
+
+from ._aging import Aging, aging, aging_series
+from ._cohorts import cohort_curves
+from ._common import DEFAULT_BUCKETS, AnalysisError, bucket_labels, month_ends
+from ._customers import customer_view
+from ._kpis import dso_countback, kpi_series, kpis
+from ._rolls import RollRates, roll_rates
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "Aging",
+    "AnalysisError",
+    "RollRates",
+    "aging",
+    "aging_series",
+    "bucket_labels",
+    "cohort_curves",
+    "customer_view",
+    "dso_countback",
+    "kpi_series",
+    "kpis",
+    "month_ends",
+    "roll_rates",
+]

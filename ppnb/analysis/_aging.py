@@ -1,0 +1,331 @@
+"""As-of aging: what was owed on a date, by how late, per group and currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..frames import Tables
+from ..money import from_minor
+from ._common import (
+    DEFAULT_BUCKETS,
+    AnalysisError,
+    Book,
+    Pairs,
+    amount_text,
+    as_date,
+    bucket_labels,
+    check_basis,
+    check_buckets,
+    day_number,
+    key_names,
+    resolve_as_of,
+    resolve_by,
+)
+
+__all__ = ["Aging", "aging", "aging_series"]
+
+
+@dataclass(frozen=True, eq=False)
+class Aging:
+    """An aged receivables balance as of one date (the result of :func:`aging`).
+
+    Attributes
+    ----------
+    as_of
+        The date the balance is taken at (end of that day).
+    basis
+        ``"due_date"`` or ``"invoice_date"``: what days past due are counted from.
+    buckets
+        The bucket edges in days, e.g. ``(30, 60, 90)``.
+    labels
+        The bucket labels in order, e.g. ``["current", "1-30", "31-60", "61-90", "91+"]``.
+    by
+        The group key columns of ``summary`` (``["customer", "customer_name"]`` for
+        ``by="customer"``, ``[]`` for ``"currency"``/``"none"``).
+    summary
+        One row per group × currency: the ``by`` columns, ``currency``, one int64 column per
+        label (outstanding minor units), ``total`` (int64) and ``pct_<label>`` (float, percent
+        of the row's total, display only). Sorted by the keys and currency.
+    totals
+        One row per currency: ``currency``, the labels, ``total``, ``pct_<label>``.
+    detail
+        One row per open invoice: ``id``, ``number``, ``customer``, ``customer_name``,
+        ``currency``, ``invoice_date``, ``due_date``, ``total_minor``, ``paid_minor`` (paid as
+        of ``as_of``), ``outstanding_minor``, ``days_past_due`` (``as_of`` minus the basis
+        date; negative when not yet due) and ``bucket`` (its label). Sorted by customer,
+        then invoice date.
+    converted
+        With ``rates``: one row per group (no currency column), the labels and ``total`` as
+        exact :class:`~decimal.Decimal` amounts in the target currency (each currency's
+        amount × its rate, rounded half-up to 0.01 after summing); else ``None``.
+    """
+
+    as_of: dt.date
+    basis: str
+    buckets: tuple[int, ...]
+    labels: list[str]
+    by: list[str]
+    summary: pd.DataFrame
+    totals: pd.DataFrame
+    detail: pd.DataFrame
+    converted: pd.DataFrame | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ppnb aging --format json`` object.
+
+        ``{"as_of": "2025-06-30", "basis": "due_date", "buckets": [labels...],
+        "rows": [{<group keys>, "currency": "USD", "current": "120.00", ..., "total": "..."}],
+        "totals": [{"currency": "USD", <labels>: "...", "total": "..."}]}``; amounts are exact
+        decimal strings with the currency's decimals, key values are text (``None`` if
+        missing).
+        """
+        amounts = [*self.labels, "total"]
+
+        def rows(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
+            out = []
+            for record in frame[[*keys, "currency", *amounts]].to_dict("records"):
+                currency = record["currency"]
+                row: dict[str, Any] = {k: _text(record[k]) for k in keys}
+                row["currency"] = currency
+                row.update({a: amount_text(record[a], currency) for a in amounts})
+                out.append(row)
+            return out
+
+        return {"as_of": self.as_of.isoformat(), "basis": self.basis,
+                "buckets": list(self.labels), "rows": rows(self.summary, self.by),
+                "totals": rows(self.totals, [])}
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.isoformat()[:10] if isinstance(value, pd.Timestamp) else value.isoformat()
+    return str(value)
+
+
+def aging(
+    tables: Tables,
+    as_of: Any = None,
+    *,
+    basis: str = "due_date",
+    buckets: Sequence[int] = DEFAULT_BUCKETS,
+    by: str | Sequence[str] = "customer",
+    clock: Callable[[], Any] | None = None,
+    rates: Mapping[str, Any] | pd.DataFrame | pd.Series | None = None,
+) -> Aging:
+    """Age the receivables as they stood at the end of ``as_of``, rebuilt from the payments.
+
+    Rules
+    -----
+    * **Receivable on D**: the invoice was issued (status not ``DRAFT``, and not
+      ``SCHEDULED``: a scheduled invoice turns SENT/UNPAID when it goes out), its
+      ``invoice_date`` is on or before D, and it was not cancelled on or before D (the UTC
+      date of ``cancelled``; a CANCELLED invoice without a cancel time counts as cancelled
+      at ``last_updated``, and with neither, as never receivable). Receivability starts at
+      the invoice date, not the send time: the sale is dated by the invoice.
+    * **Outstanding on D** = ``total_minor`` − Σ ``payments.amount_minor`` dated on or before
+      D, exactly, so a partly paid invoice is aged for what is left. Payments come only from
+      the payments table (PAID and MARKED_AS_PAID alike: an external payment is a payment
+      row). Only positive balances are open.
+    * **Refunds** give money back but do not reopen a receivable; they only reduce net sales
+      in :func:`kpis`.
+    * **Days past due** = D − basis date (``due_date``, or ``invoice_date``; a missing due
+      date falls back to the invoice date). ``current`` is 0 or fewer days; with edges
+      ``(30, 60, 90)`` then ``1-30``, ``31-60``, ``61-90`` and ``91+``.
+    * **Currencies are never added together**: one row per group × currency and totals per
+      currency. ``rates`` adds a converted view, and only then.
+
+    Parameters
+    ----------
+    tables
+        The four tables (e.g. from :func:`ppnb.fetch_tables`); never the API.
+    as_of
+        A date, datetime (its date), Timestamp or ``"YYYY-MM-DD"``. ``None`` takes the date
+        of ``clock()`` when a clock is given (e.g. an emulator's ``clock.now``), else the
+        machine's today; the date used is in :attr:`Aging.as_of`.
+    basis
+        ``"due_date"`` (default) or ``"invoice_date"``.
+    buckets
+        Strictly increasing positive bucket edges in days.
+    by
+        ``"customer"`` (recipient email, with ``customer_name``), ``"currency"`` or ``"none"``
+        (one row per currency), any column of ``tables.invoices``, or a list of these.
+    clock
+        A callable returning the current date or datetime, used only when ``as_of`` is None.
+    rates
+        Optional currency → rate into one target currency (a mapping, a Series, or a
+        DataFrame with ``currency`` and ``rate`` columns); rates are read as exact decimals.
+
+    Returns
+    -------
+    Aging
+        ``summary``, ``totals``, ``detail`` and, with rates, ``converted``.
+
+    Raises
+    ------
+    AnalysisError
+        (a ``ValueError``) for a bad basis, buckets, ``by`` column, date, or a currency
+        without a rate.
+    """
+    day = resolve_as_of(as_of, clock)
+    basis = check_basis(basis)
+    edges = check_buckets(buckets)
+    labels = bucket_labels(edges)
+    keys = resolve_by(by, tables.invoices.columns)
+    book = Book(tables)
+    pairs = book.open_pairs(np.array([day_number(day)], np.int64))
+    dpd, bucket = _buckets(book, pairs, np.array([day_number(day)]), basis, edges)
+    summary = _tabulate(book, pairs, bucket, keys, labels, at=None)
+    totals = _with_pct(summary.groupby("currency", sort=True)[[*labels, "total"]].sum()
+                       .reset_index(), labels)
+    detail = _detail(book, pairs, dpd, bucket, labels)
+    converted = None if rates is None else _convert(summary, key_names(keys), labels, rates)
+    return Aging(day, basis, edges, labels, key_names(keys), summary, totals, detail, converted)
+
+
+def aging_series(
+    tables: Tables,
+    dates: Sequence[Any],
+    *,
+    basis: str = "due_date",
+    buckets: Sequence[int] = DEFAULT_BUCKETS,
+    by: str | Sequence[str] = "none",
+) -> pd.DataFrame:
+    """Aging as of many dates at once, in long format (same rules as :func:`aging`).
+
+    Vectorised: each invoice is expanded only over the dates on which it is open, and paid
+    amounts come from one ``searchsorted`` over the sorted payments, so the cost grows with
+    (invoices + open invoice-dates), not invoices × dates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``as_of`` (datetime64), the group keys, ``currency``, one int64 column per
+        bucket label and ``total``; one row per date × group × currency with a balance,
+        sorted by date, keys and currency. A row equals the matching ``summary`` row of
+        ``aging(tables, date, by=by, ...)``.
+    """
+    basis = check_basis(basis)
+    edges = check_buckets(buckets)
+    labels = bucket_labels(edges)
+    keys = resolve_by(by, tables.invoices.columns)
+    days = np.unique(np.array([day_number(as_date(d, "dates")) for d in dates], np.int64))
+    if not len(days):
+        raise AnalysisError("dates: give at least one date")
+    book = Book(tables)
+    pairs = book.open_pairs(days)
+    _, bucket = _buckets(book, pairs, days, basis, edges)
+    frame = _tabulate(book, pairs, bucket, keys, labels, at=days)
+    return frame.drop(columns=[f"pct_{label}" for label in labels])
+
+
+def _buckets(book: Book, pairs: Pairs, days: np.ndarray, basis: str,
+             edges: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Days past due and bucket index of each open pair."""
+    dpd = days[pairs.at] - book.basis_day(basis)[pairs.inv]
+    return dpd, np.searchsorted(np.array((0, *edges)), dpd, side="left")
+
+
+def _tabulate(book: Book, pairs: Pairs, bucket: np.ndarray, keys: list[str],
+              labels: list[str], at: np.ndarray | None) -> pd.DataFrame:
+    """Sum outstanding amounts per (date,) group keys × currency × bucket, wide by bucket."""
+    columns: dict[str, Any] = {}
+    if at is not None:
+        columns["as_of"] = at[pairs.at].astype("datetime64[D]").astype("datetime64[ns]")
+    columns.update(book.key_columns(keys, pairs.inv))
+    columns["currency"] = np.asarray(book.currencies, dtype=object)[
+        book.currency_codes[pairs.inv]]
+    group = list(columns)
+    columns["bucket"] = bucket
+    columns["amount"] = pairs.outstanding
+    frame = pd.DataFrame(columns)
+    wide = (frame.groupby([*group, "bucket"], sort=True, dropna=False)["amount"].sum()
+            .unstack("bucket", fill_value=0)
+            .reindex(columns=range(len(labels)), fill_value=0))
+    wide.columns = labels
+    wide = wide.astype(np.int64).reset_index()
+    if wide.empty:  # keep the key columns and dtypes when nothing is open
+        wide = pd.DataFrame({**{g: pd.Series(dtype=frame[g].dtype) for g in group},
+                             **{label: pd.Series(dtype=np.int64) for label in labels}})
+    wide["total"] = wide[labels].sum(axis=1).astype(np.int64)
+    return _with_pct(wide, labels)
+
+
+def _with_pct(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Add ``pct_<label>``: each bucket as a percent of the row's total (float, display)."""
+    total = frame["total"].to_numpy(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for label in labels:
+            frame[f"pct_{label}"] = 100.0 * frame[label].to_numpy(np.float64) / total
+    return frame
+
+
+def _detail(book: Book, pairs: Pairs, dpd: np.ndarray, bucket: np.ndarray,
+            labels: list[str]) -> pd.DataFrame:
+    inv = book.invoices
+    keys = book.key_columns(["customer"], pairs.inv)
+    frame = pd.DataFrame({
+        "id": inv["id"].array.take(pairs.inv),
+        "number": inv["number"].array.take(pairs.inv),
+        **keys,
+        "currency": np.asarray(book.currencies, dtype=object)[book.currency_codes[pairs.inv]],
+        "invoice_date": inv["invoice_date"].to_numpy()[pairs.inv],
+        "due_date": inv["due_date"].to_numpy()[pairs.inv],
+        "total_minor": book.total[pairs.inv],
+        "paid_minor": pairs.paid,
+        "outstanding_minor": pairs.outstanding,
+        "days_past_due": dpd.astype(np.int64),
+        "bucket": np.asarray(labels, dtype=object)[bucket],
+    })
+    return frame.sort_values(["customer", "invoice_date", "id"], kind="stable",
+                             na_position="last").reset_index(drop=True)
+
+
+def _rate_table(rates: Mapping[str, Any] | pd.DataFrame | pd.Series) -> dict[str, Decimal]:
+    """Currency → exact Decimal rate from a mapping, Series or (currency, rate) DataFrame."""
+    if isinstance(rates, pd.DataFrame):
+        if not {"currency", "rate"} <= set(rates.columns):
+            raise AnalysisError("rates: a DataFrame needs 'currency' and 'rate' columns")
+        rates = dict(zip(rates["currency"], rates["rate"], strict=True))
+    elif isinstance(rates, pd.Series):
+        rates = rates.to_dict()
+    out: dict[str, Decimal] = {}
+    for currency, rate in dict(rates).items():
+        try:
+            value = Decimal(str(rate))
+        except ArithmeticError:
+            value = Decimal("NaN")
+        if not value.is_finite() or value < 0:
+            raise AnalysisError(f"rates: {rate!r} for {currency} is not a non-negative number")
+        out[str(currency)] = value
+    return out
+
+
+def _convert(summary: pd.DataFrame, keys: list[str], labels: list[str],
+             rates: Mapping[str, Any] | pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """Each group's buckets converted with ``rates`` and summed across currencies."""
+    table = _rate_table(rates)
+    missing = sorted(set(summary["currency"]) - set(table))
+    if missing:
+        raise AnalysisError(f"rates: no rate for {', '.join(missing)}")
+    cent = Decimal("0.01")
+    amounts = [*labels, "total"]
+    rows: dict[tuple, dict[str, Decimal]] = {}
+    for record in summary[[*keys, "currency", *amounts]].to_dict("records"):
+        key = tuple(record[k] for k in keys)
+        sums = rows.setdefault(key, dict.fromkeys(amounts, Decimal(0)))
+        for a in amounts:
+            sums[a] += from_minor(int(record[a]), record["currency"]) * table[record["currency"]]
+    return pd.DataFrame(
+        [{**dict(zip(keys, key, strict=True)), **{a: v.quantize(cent) for a, v in sums.items()}}
+         for key, sums in rows.items()], columns=[*keys, *amounts])
+
+
