@@ -26,6 +26,15 @@ _EXPORTS = {
     "fetch_tables": "ppnb.pager",
     "load": "ppnb.snapshot",
     "sync": "ppnb.snapshot",
+    "apply_events": "ppnb.snapshot",
+    "aging": "ppnb.analysis",
+    "aging_series": "ppnb.analysis",
+    "kpis": "ppnb.analysis",
+    "kpi_series": "ppnb.analysis",
+    "roll_rates": "ppnb.analysis",
+    "cohort_curves": "ppnb.analysis",
+    "customer_view": "ppnb.analysis",
+    "month_ends": "ppnb.analysis",
 }
 
 __all__ = [
@@ -33,11 +42,20 @@ __all__ = [
     "PayPalError",
     "Tables",
     "__version__",
+    "aging",
+    "aging_series",
+    "apply_events",
+    "cohort_curves",
     "connect",
+    "customer_view",
     "fetch_invoices",
     "fetch_tables",
     "flatten",
+    "kpi_series",
+    "kpis",
     "load",
+    "month_ends",
+    "roll_rates",
     "sync",
 ]
 
