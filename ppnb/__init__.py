@@ -35,6 +35,7 @@ _EXPORTS = {
     "cohort_curves": "ppnb.analysis",
     "customer_view": "ppnb.analysis",
     "month_ends": "ppnb.analysis",
+    "bulk": "ppnb.actions",
 }
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "aging",
     "aging_series",
     "apply_events",
+    "bulk",
     "cohort_curves",
     "connect",
     "customer_view",

@@ -1,0 +1,188 @@
+"""Notebook 04 in a real browser: Voila serves it on loopback, headless Chromium clicks.
+
+The test process serves a seeded emulator over a temporary SQLite file; the notebook's kernel
+(started by Voila) calls ``ppnb.connect()`` with ``PPNB_EMULATOR_DB`` pointing at that file and
+so joins the same emulator. HOME, the Jupyter directories and IPYTHONDIR are temporary, and the
+page may only reach loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from ppnb.client import Client, embedded_emulator
+from ppnb.seed import seed_demo
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_actions.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+NOTE = "Your invoice is more than 30 days past due. Please pay at your earliest convenience."
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def until(check: Any, what: str, seconds: float = 60) -> Any:
+    """Poll ``check`` until it returns something truthy, within a deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Client]]:
+    """A seeded emulator served by this process over a temporary SQLite file."""
+    db = tmp_path_factory.mktemp("book") / "emulator.sqlite"
+    previous = os.environ.get("PPNB_SEED")
+    os.environ["PPNB_SEED"] = "none"  # seeded below, smaller than the default demo book
+    try:
+        base_url, client_id, secret = embedded_emulator(db)
+    finally:
+        if previous is None:
+            del os.environ["PPNB_SEED"]
+        else:
+            os.environ["PPNB_SEED"] = previous
+    with Client(base_url, client_id, secret) as client:
+        seed_demo(client, invoices=120)
+        yield db, client
+
+
+@pytest.fixture(scope="module")
+def voila(book: tuple[Path, Client], tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[str]:
+    """Voila serving notebook 04 on loopback; yields its URL."""
+    db, _ = book
+    home = tmp_path_factory.mktemp("voila-home")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PPNB_", "PAYPAL_", "JUPYTER", "IPYTHON"))}
+    env.update(HOME=str(home), PPNB_EMULATOR_DB=str(db), PPNB_SEED="none",
+               IPYTHONDIR=str(home / "ipython"), JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
+         "--Voila.ip=127.0.0.1", "--VoilaExecutor.timeout=180"],
+        env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(url + "voila/static/", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return server.poll() is not None  # stop waiting if it died
+    until(answers, "voila to start")
+    assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(voila: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Notebook 04, rendered by Voila in headless Chromium, with every cell run."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (apt-get install chromium)")
+    home = tmp_path_factory.mktemp("chromium-home")
+    outside: list[tuple[str, str]] = []
+
+    def only_loopback(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            outside.append((route.request.resource_type, route.request.url))
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                             headless=True, env={**os.environ, "HOME": str(home)})
+        opened = browser.new_context().new_page()
+        opened.route("**/*", only_loopback)
+        opened.goto(voila, timeout=180_000)
+        opened.get_by_text("reminders to").first.wait_for(timeout=180_000)  # the last cell
+        yield opened
+        browser.close()
+    # Voila's template asks a CDN for the Font Awesome stylesheet (icons only); it is blocked,
+    # and nothing else (no script, no data) may leave the machine.
+    assert {kind for kind, _ in outside} <= {"stylesheet", "font"}, outside
+
+
+def test_invoice_form_creates_an_invoice_from_the_browser(
+    page: Any, book: tuple[Path, Client],
+) -> None:
+    _, client = book
+    email = page.locator("input[placeholder='ada@example.com']").first
+    email.fill("not an email")
+    error = page.get_by_text("'not an email' is not an email address")
+    error.wait_for()
+    assert page.get_by_role("button", name="Create draft").is_disabled()
+    email.fill("grace@example.com")
+    error.wait_for(state="hidden")
+    page.get_by_role("button", name="Create draft").click()
+
+    def created() -> list[dict[str, Any]]:
+        return client.invoices.search({"recipient_email": "grace@example.com"})["items"]
+    [invoice] = until(created, "the invoice made in the browser")
+    assert invoice["status"] == "DRAFT"
+    assert invoice["amount"]["value"] == "1028.38"  # 10 × 95.00 + 8.25 % tax
+    page.locator("code.ppnb-id", has_text=invoice["id"]).wait_for()  # the new id and link
+    link = page.locator(f"a[href$='/invoice/p/{invoice['id']}']")
+    assert link.count() == 1
+
+
+def test_bulk_widget_dry_run_confirm_and_result(page: Any, book: tuple[Path, Client]) -> None:
+    from playwright.sync_api import expect
+
+    _, client = book
+    base = client.base_url
+
+    def reminded() -> dict[str, int]:
+        emails = httpx.get(f"{base}/_emulator/outbox", params={"kind": "reminder"}).json()
+        counts: dict[str, int] = {}
+        for mail in emails["emails"]:
+            if mail["note"] == NOTE and mail["role"] == "recipient":
+                counts[mail["invoice_id"]] = counts.get(mail["invoice_id"], 0) + 1
+        return counts
+
+    before = reminded()
+    assert before and set(before.values()) == {1}  # the notebook's own bulk run
+    run = page.get_by_role("button", name="Run", exact=True)
+    assert run.is_disabled()
+    page.get_by_role("button", name="Dry run: remind").click()
+    summary = page.locator(".ppnb-plan-summary")
+    expect(summary).to_contain_text(f"{len(before)} skipped")
+    expect(page.locator("table.ppnb-plan").get_by_text("already done in this job")
+           ).to_have_count(len(before))
+    assert run.is_disabled()
+    page.get_by_label("I have checked the dry run: run it").check()
+    until(run.is_enabled, "the Run button to be armed", 30)
+    run.click()
+    page.locator(".ppnb-counts", has_text="done:").wait_for()
+    expect(page.locator(".ppnb-counts .ppnb-skipped")).to_have_text(str(len(before)))
+    expect(page.locator(".ppnb-counts .ppnb-ok")).to_have_text("0")
+    expect(page.locator("table.ppnb-result").get_by_text("already done in this job")
+           ).to_have_count(len(before))
+    assert reminded() == before  # exactly one reminder each, still
