@@ -41,13 +41,13 @@ from typing import Any
 import orjson
 
 from ..money import MoneyError, decimals, format_amount, parse_amount, to_minor
+from ..totals import TotalsError, compute
 from . import _schema as S
 from ._clock import Clock, isoformat
 from ._errors import ApiError, Detail, error, not_found
 from ._ids import IdFactory, next_number
 from ._qr import qr_png
 from ._store import BOOK_TABLES, Store
-from ._totals import compute
 from ._webhooks import DeliveryPolicy, Webhooks
 
 TOKEN_TTL = 32400
@@ -437,7 +437,11 @@ class Invoicing:
                 raise error(400, "DECIMAL_PRECISION", str(exc),
                             "/configuration/partial_payment/minimum_amount_due/value",
                             minimum["value"]) from None
-        compute(clean, currency)
+        try:
+            compute(clean, currency)
+        except TotalsError as exc:
+            raise ApiError(exc.status, [Detail(p.issue, p.description, p.field, p.value)
+                                        for p in exc.problems]) from None
         return clean
 
     # --- invoices -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import orjson
 
 from ..client import APIError, Client, PayPalError
 from ..money import CURRENCY_DECIMALS, MoneyError, decimals, format_amount, parse_amount
+from ..totals import TotalsError, compute
 from ._common import Field, button, error_html, invoice_link, is_email
 
 #: PayPal's payment terms.
@@ -322,14 +323,11 @@ class InvoiceForm(w.VBox):
         ValueError
             If the amounts cannot make an invoice (e.g. a negative total).
         """
-        from ..emulator._errors import ApiError
-        from ..emulator._totals import compute  # the emulator's arithmetic, not a copy
-
         body = copy.deepcopy(self.value)
         try:
             return compute(body, self._currency.value)
-        except ApiError as exc:
-            raise ValueError("; ".join(d.description for d in exc.details)) from None
+        except TotalsError as exc:
+            raise ValueError("; ".join(p.description for p in exc.problems)) from None
 
     def submit(self) -> dict[str, Any] | None:
         """Validate and create the draft; returns the invoice, or None (errors shown).

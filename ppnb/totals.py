@@ -14,19 +14,45 @@ For an invoice in currency C (rounding half-up to C's minor unit at each line):
   + custom amount.
 
 The server computes all of this; amounts a client sends in ``amount`` are ignored, except the
-inputs: invoice discount, shipping and the custom amount.
+inputs: invoice discount, shipping and the custom amount. The emulator computes totals with
+this module, and the invoice form shows the same total before anything is sent.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..money import MoneyError, decimals, format_amount, parse_amount, quantize
-from ._errors import ApiError, Detail
+from .money import MoneyError, decimals, format_amount, parse_amount, quantize
+
+__all__ = ["Problem", "TotalsError", "compute"]
 
 _LIMIT = Decimal(1_000_000)
 _HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One amount that cannot be used: where (a JSON pointer), PayPal's issue name, and why."""
+
+    issue: str
+    description: str
+    field: str
+    value: Any = None
+
+
+class TotalsError(ValueError):
+    """The amounts cannot make an invoice.
+
+    ``status`` is the HTTP status PayPal answers with (400 for unreadable amounts, 422 for a
+    negative total) and ``problems`` lists each amount at fault (at most ten).
+    """
+
+    def __init__(self, status: int, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.description}" for p in problems))
+        self.status = status
+        self.problems = problems
 
 
 class _Reader:
@@ -34,10 +60,10 @@ class _Reader:
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
-        self.details: list[Detail] = []
+        self.details: list[Problem] = []
 
     def _fail(self, path: str, issue: str, description: str, value: Any) -> Decimal:
-        self.details.append(Detail(issue, description, path, value))
+        self.details.append(Problem(issue, description, path, value))
         return Decimal(0)
 
     def money(self, money: dict[str, Any], path: str, *, signed: bool = True) -> Decimal:
@@ -91,8 +117,8 @@ def compute(invoice: dict[str, Any], currency: str) -> Decimal:
 
     Raises
     ------
-    ApiError
-        400 listing each amount that is in another currency, has too many decimals for the
+    TotalsError
+        Status 400 listing each amount that is in another currency, has too many decimals for the
         currency, or is out of range.
     """
     read = _Reader(currency)
@@ -172,13 +198,13 @@ def compute(invoice: dict[str, Any], currency: str) -> Decimal:
         custom_total = read.money(custom["amount"], "/amount/breakdown/custom/amount")
 
     if read.details:
-        raise ApiError(400, read.details[:10])
+        raise TotalsError(400, read.details[:10])
 
     total = item_total - item_discounts - invoice_discount + shipping_total + custom_total
     if not inclusive:
         total += tax_total
     if total < 0:
-        raise ApiError(422, [Detail(
+        raise TotalsError(422, [Problem(
             "INVALID_TOTAL_AMOUNT", "The invoice total cannot be negative.", "/amount/value",
             format_amount(total, currency),
         )])
