@@ -1,19 +1,25 @@
 """The ``ppnb`` command line.
 
 ``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground;
-``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices.
-Secrets are never printed: the full credentials go to an env file readable only by you.
+``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices;
+``ppnb pull``, ``ppnb aging``, ``ppnb kpis`` and ``ppnb report`` fetch that book (or read a
+snapshot) and export or analyse it. Secrets are never printed: the full credentials go to an
+env file readable only by you.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .frames import Tables
 
 DEFAULT_ENV_FILE = Path(".ppnb") / "emulator.env"
 
@@ -152,6 +158,224 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- pull and the analysis verbs --------------------------------------------------------------
+
+
+class CommandError(Exception):
+    """A problem the user can fix, reported as ``ppnb VERB: error: ...`` with exit status 1."""
+
+
+def _date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _range_arg(text: str) -> tuple[dt.date | None, dt.date | None]:
+    start, sep, end = text.partition("..")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected START..END (either may be empty), got "
+                                         f"{text!r}")
+    return (_date_arg(start) if start else None), (_date_arg(end) if end else None)
+
+
+def _buckets_arg(text: str) -> tuple[int, ...]:
+    from .analysis import AnalysisError, bucket_labels
+
+    try:
+        edges = tuple(int(part) for part in text.split(","))
+        bucket_labels(edges)
+    except (ValueError, AnalysisError) as exc:
+        detail = str(exc) if isinstance(exc, AnalysisError) else "not whole numbers"
+        raise argparse.ArgumentTypeError(f"expected increasing day counts like 30,60,90, "
+                                         f"got {text!r} ({detail})") from None
+    return edges
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of an env file such as the one ``ppnb emulator serve`` writes."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise CommandError(f"cannot read --env-file {path}: {exc.strerror}") from None
+    pairs = (line.partition("=") for line in lines if line.strip() and
+             not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    """The client for ``--url`` / ``--env-file``, else whatever ``ppnb.connect()`` reaches."""
+    from .client import connect
+
+    settings = _read_env_file(args.env_file) if args.env_file else {}
+    base_url = args.url or settings.get("PPNB_BASE_URL")
+    client_id = settings.get("PAYPAL_CLIENT_ID") or os.environ.get("PAYPAL_CLIENT_ID")
+    secret = settings.get("PAYPAL_CLIENT_SECRET") or os.environ.get("PAYPAL_CLIENT_SECRET")
+    if base_url and not (client_id and secret):
+        raise CommandError(f"{base_url} needs credentials: set PAYPAL_CLIENT_ID and "
+                           "PAYPAL_CLIENT_SECRET, or give --env-file")
+    return connect(settings.get("PPNB_ENV"), client_id=client_id, client_secret=secret,
+                   base_url=base_url)
+
+
+def _book(args: argparse.Namespace, **filters: Any) -> tuple[Tables, str]:
+    """The tables to work on and where they came from (a URL or a snapshot path)."""
+    from .pager import fetch_tables
+
+    if getattr(args, "snapshot", None):
+        from .snapshot import load
+
+        return load(args.snapshot), f"snapshot {args.snapshot}"
+    with _connect(args) as client:
+        return fetch_tables(client, **filters), client.base_url
+
+
+def _run_command(verb: str, action: Any, args: argparse.Namespace) -> int:
+    """Run ``action(args)``; a user-fixable failure becomes one line on stderr and exit 1."""
+    from .client import PayPalError
+
+    try:
+        return action(args)
+    except (CommandError, ValueError, PayPalError, OSError) as exc:
+        print(f"ppnb {verb}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+PULL_SUFFIXES = (".parquet", ".csv")
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from .reports import check_target, replacing
+
+    target = check_target(args.out, PULL_SUFFIXES, "the invoices") if args.out else None
+    if args.all_tables and target is None:
+        raise CommandError("--all-tables needs --out FILE (the other tables go beside it)")
+    filters = {name: value for name, value in (
+        ("status", args.status), ("invoice_date", args.invoice_date),
+        ("due_date", args.due_date), ("payment_date", args.payment_date),
+        ("currency", args.currency), ("recipient_email", args.recipient_email),
+        ("invoice_number", args.invoice_number)) if value is not None}
+    tables, source = _book(args, **filters)
+    counts = ", ".join(f"{len(frame)} {name}" for name, frame in zip(
+        ("invoices", "items", "payments", "refunds"), tables, strict=True))
+    if target is None:
+        tables.invoices.to_csv(sys.stdout, index=False)
+        print(f"pulled {counts} from {source}", file=sys.stderr)
+        return 0
+    outputs = [(target, tables.invoices)]
+    if args.all_tables:
+        outputs += [(target.with_name(f"{target.stem}.{name}{target.suffix}"), frame)
+                    for name, frame in (("items", tables.items), ("payments", tables.payments),
+                                        ("refunds", tables.refunds))]
+    for path, frame in outputs:
+        with replacing(path) as temporary:
+            if path.suffix.lower() == ".csv":
+                frame.to_csv(temporary, index=False)
+            else:
+                frame.to_parquet(temporary, index=False)
+    print(f"pulled {counts} from {source}; wrote {', '.join(str(p) for p, _ in outputs)}",
+          file=sys.stderr)
+    return 0
+
+
+def _aging(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .analysis import aging
+
+    tables, _ = _book(args)
+    aged = aging(tables, args.as_of, basis=args.basis, buckets=args.buckets, by=args.by)
+    document = aged.to_json()
+    if args.format == "json":
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        columns = [*aged.by, "currency", *aged.labels, "total"]
+        pd.DataFrame(document["rows"], columns=columns).to_csv(sys.stdout, index=False)
+    else:
+        print(_aging_table(aged))
+    return 0
+
+
+def _aging_table(aged: Any) -> str:
+    """A plain-text aging: per currency, its groups (largest first) and a total line."""
+    import pandas as pd
+
+    from .reports import format_money
+
+    amounts = [*aged.labels, "total"]
+    keys = [k for k in aged.by if k != "customer_name"]
+    lines = [f"Receivables aging as of {aged.as_of} ({aged.basis} basis)"]
+    if aged.totals.empty:
+        return lines[0] + "\nnothing outstanding"
+    for total in aged.totals.to_dict("records"):
+        currency = total["currency"]
+        rows = aged.summary[aged.summary["currency"] == currency].sort_values(
+            "total", ascending=False)
+        # a customer is shown by name (its key, the email, when it has none)
+        shown = pd.DataFrame({k: (rows["customer_name"].fillna(rows[k]) if k == "customer"
+                                  else rows[k]).astype(str) for k in keys})
+        for column in amounts:
+            shown[column] = [format_money(m, currency) for m in rows[column]]
+        if keys:
+            total_row = {**dict.fromkeys(keys, ""), keys[0]: "TOTAL",
+                         **{c: format_money(total[c], currency) for c in amounts}}
+            shown = pd.concat([shown, pd.DataFrame([total_row])], ignore_index=True)
+        lines += ["", currency, shown.to_string(index=False)]
+    return "\n".join(lines)
+
+
+def _kpis(args: argparse.Namespace) -> int:
+    import math
+
+    from .analysis import kpis
+    from .money import format_amount, from_minor
+
+    if args.end < args.start:
+        raise CommandError(f"--end {args.end} is before --start {args.start}")
+    tables, _ = _book(args)
+    frame = kpis(tables, args.start, args.end, basis=args.basis)
+    rows = []
+    for record in frame.to_dict("records"):
+        row: dict[str, Any] = {}
+        for key, value in record.items():
+            if key.endswith("_minor"):
+                currency = record["currency"]
+                row[key.removesuffix("_minor")] = format_amount(from_minor(value, currency),
+                                                                currency)
+            elif isinstance(value, float):
+                row[key] = None if math.isnan(value) else round(value, 4)
+            elif hasattr(value, "isoformat"):
+                row[key] = value.isoformat()[:10]
+            else:
+                row[key] = value.item() if hasattr(value, "item") else value
+        rows.append(row)
+    if args.format == "json":
+        print(json.dumps({"start": args.start.isoformat(), "end": args.end.isoformat(),
+                          "basis": args.basis, "rows": rows}, indent=2))
+        return 0
+    print(f"Collection KPIs {args.start} to {args.end} ({args.basis} basis)")
+    if not rows:
+        print("no invoices")
+        return 0
+    width = max(len(k) for k in rows[0])
+    for key in rows[0]:
+        values = ["" if r[key] is None else str(r[key]) for r in rows]
+        print(f"{key:<{width}}  " + "  ".join(f"{v:>14}" for v in values))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .reports import FORMATS, check_target, report
+
+    target = check_target(args.out, FORMATS, "a report")  # before the pull, not after
+    tables, source = _book(args)
+    report(tables, target, as_of=args.as_of, basis=args.basis, buckets=args.buckets,
+           kpi_start=args.kpi_start, kpi_end=args.kpi_end, source=source)
+    print(f"wrote {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``ppnb`` verb."""
     parser = argparse.ArgumentParser(prog="ppnb", description=__doc__.splitlines()[0])
@@ -215,7 +439,90 @@ def build_parser() -> argparse.ArgumentParser:
                           ("seed", "random seed"), ("months", "months of history")):
         seed.add_argument(f"--{name}", type=int, help=f"demo: {meaning}")
     seed.set_defaults(run=_seed)
+    _add_analysis_verbs(verbs)
     return parser
+
+
+def _source_options(verb: argparse.ArgumentParser, *, snapshot: bool = True) -> None:
+    """Where a verb reads the book: ``ppnb.connect()`` by default, or another API / snapshot."""
+    where = verb.add_argument_group(
+        "where the invoices come from",
+        "default: whatever ppnb.connect() reaches (the embedded emulator unless PPNB_* / "
+        "PAYPAL_* say otherwise)")
+    where.add_argument("--url", help="API root, e.g. an emulator from 'ppnb emulator serve' "
+                       "(credentials from PAYPAL_CLIENT_ID / PAYPAL_CLIENT_SECRET)")
+    where.add_argument("--env-file", type=Path,
+                       help="read PPNB_BASE_URL and the credentials from this file "
+                       f"(e.g. {DEFAULT_ENV_FILE})")
+    if snapshot:
+        where.add_argument("--snapshot", type=Path, metavar="DIR",
+                           help="analyse a ppnb.sync() snapshot instead of pulling")
+
+
+def _aging_options(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument("--basis", choices=("due_date", "invoice_date"), default="due_date",
+                      help="age from the due date (default) or the invoice date")
+    verb.add_argument("--buckets", type=_buckets_arg, default=(30, 60, 90), metavar="D,D,...",
+                      help="bucket edges in days (default 30,60,90)")
+
+
+def _add_analysis_verbs(verbs: Any) -> None:
+    def add(name: str, action: Any, **kwargs: Any) -> argparse.ArgumentParser:
+        verb = verbs.add_parser(name, **kwargs)
+        verb.set_defaults(run=lambda args: _run_command(name, action, args))
+        return verb
+
+    pull = add("pull", _pull, help="pull invoices into a Parquet or CSV file",
+               description="Fetch every matching invoice. With --out FILE.parquet|.csv the "
+               "invoices table is written there (with --all-tables also FILE.items, "
+               "FILE.payments and FILE.refunds beside it, same format); without --out it "
+               "goes to stdout as CSV. Amounts are exact *_minor integer columns.")
+    pull.add_argument("--out", type=Path, help="FILE.parquet or FILE.csv (default: CSV on "
+                      "stdout)")
+    pull.add_argument("--all-tables", action="store_true",
+                      help="also write the items, payments and refunds tables beside --out")
+    pull.add_argument("--status", nargs="+", metavar="S",
+                      help="only these statuses (1 to 5, e.g. SENT UNPAID PARTIALLY_PAID)")
+    for name in ("invoice-date", "due-date", "payment-date"):
+        pull.add_argument(f"--{name}", type=_range_arg, metavar="START..END",
+                          help=f"{name.replace('-', ' ')} range, inclusive; either end may be "
+                          "empty")
+    pull.add_argument("--currency", help="only invoices in this currency")
+    pull.add_argument("--recipient-email", help="only this customer's invoices")
+    pull.add_argument("--invoice-number", help="only the invoice with this number")
+    _source_options(pull, snapshot=False)
+
+    aging = add("aging", _aging, help="aged receivables as of a date",
+                description="Rebuild the receivables as of --as-of from the payment history "
+                "and age them. One row per group and currency; currencies are never added.")
+    aging.add_argument("--as-of", type=_date_arg, required=True, metavar="DATE")
+    _aging_options(aging)
+    aging.add_argument("--by", default="customer",
+                       help="customer (default), currency, none, or an invoices column")
+    aging.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _source_options(aging)
+
+    kpis = add("kpis", _kpis, help="collection KPIs (DSO, CEI, days to pay) for a period",
+               description="DSO (simple and count-back), best possible DSO, ADD, CEI and "
+               "payment timing for invoices paid in the period, one row per currency.")
+    kpis.add_argument("--start", type=_date_arg, required=True, metavar="DATE")
+    kpis.add_argument("--end", type=_date_arg, required=True, metavar="DATE")
+    kpis.add_argument("--basis", choices=("due_date", "invoice_date"), default="due_date",
+                      help="what 'current' AR is measured from (default due_date)")
+    kpis.add_argument("--format", choices=("table", "json"), default="table")
+    _source_options(kpis)
+
+    report = add("report", _report, help="write an .xlsx, .html or .pdf receivables report",
+                 description="Aging, KPIs, roll rates and charts as of a date, in the format "
+                 "the --out suffix names. The file is replaced only once complete.")
+    report.add_argument("--as-of", type=_date_arg, required=True, metavar="DATE")
+    report.add_argument("--out", type=Path, required=True, metavar="PATH.xlsx|.html|.pdf")
+    _aging_options(report)
+    report.add_argument("--kpi-start", type=_date_arg, metavar="DATE",
+                        help="KPI period start (default: 90 days ending at --kpi-end)")
+    report.add_argument("--kpi-end", type=_date_arg, metavar="DATE",
+                        help="KPI period end (default: --as-of)")
+    _source_options(report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

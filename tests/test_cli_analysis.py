@@ -1,0 +1,245 @@
+"""``ppnb pull``, ``ppnb aging``, ``ppnb kpis`` and ``ppnb report`` against a real emulator on
+loopback, seeded with a small demo book under a frozen clock."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ppnb import cli
+from ppnb.analysis import aging, kpis
+from ppnb.client import Client
+from ppnb.emulator import Clock, RunningEmulator, start
+from ppnb.frames import Tables
+from ppnb.pager import fetch_tables
+from ppnb.seed import seed_demo
+from ppnb.snapshot import sync
+
+NOW = dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def book() -> Iterator[tuple[RunningEmulator, Tables]]:
+    """A seeded emulator and its book as the analysis sees it directly."""
+    with start(clock=Clock(NOW, frozen=True)) as running:
+        cred = running.credentials
+        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
+            seed_demo(client, invoices=200, customers=20, months=6)
+            yield running, fetch_tables(client, progress=False)
+
+
+@pytest.fixture
+def url(book: tuple[RunningEmulator, Tables], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The emulator's URL, with its credentials in the environment as a user would set them."""
+    running, _ = book
+    monkeypatch.setenv("PAYPAL_CLIENT_ID", running.credentials.client_id)
+    monkeypatch.setenv("PAYPAL_CLIENT_SECRET", running.credentials.client_secret)
+    monkeypatch.delenv("PPNB_ENV", raising=False)
+    return running.base_url
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_aging_json_is_the_documented_shape(url: str, book, capsys) -> None:
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--format", "json",
+                         "--url", url)
+    assert code == 0, err
+    document = json.loads(out)
+    expected = aging(book[1], "2025-06-30")
+    assert document == expected.to_json()
+    assert list(document) == ["as_of", "basis", "buckets", "rows", "totals"]
+    assert document["as_of"] == "2025-06-30" and document["basis"] == "due_date"
+    labels = ["current", "1-30", "31-60", "61-90", "91+"]
+    assert document["buckets"] == labels
+    for row in document["rows"]:
+        assert list(row) == ["customer", "customer_name", "currency", *labels, "total"]
+        assert all(isinstance(row[k], str) for k in [*labels, "total"])
+    for total in document["totals"]:
+        assert list(total) == ["currency", *labels, "total"]
+        rows = [r for r in document["rows"] if r["currency"] == total["currency"]]
+        for key in [*labels, "total"]:  # the rows add up exactly to the totals
+            assert sum(Decimal(r[key]) for r in rows) == Decimal(total[key])
+        assert sum(Decimal(total[k]) for k in labels) == Decimal(total["total"])
+        if total["currency"] == "USD":
+            assert all(len(total[k].split(".")[1]) == 2 for k in labels)
+
+
+def test_aging_by_currency_with_other_buckets_and_basis(url: str, book, capsys) -> None:
+    code, out, err = run(capsys, "aging", "--as-of", "2025-05-31", "--by", "currency",
+                         "--buckets", "15,45", "--basis", "invoice_date", "--format", "json",
+                         "--url", url)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["buckets"] == ["current", "1-15", "16-45", "46+"]
+    assert document["basis"] == "invoice_date"
+    expected = aging(book[1], "2025-05-31", by="currency", buckets=(15, 45),
+                     basis="invoice_date")
+    assert document == expected.to_json()
+    assert [r["currency"] for r in document["rows"]] == \
+        [t["currency"] for t in document["totals"]]
+
+
+def test_aging_csv_and_table(url: str, book, capsys) -> None:
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--format", "csv",
+                         "--url", url)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    expected = aging(book[1], "2025-06-30").to_json()
+    assert rows == [{k: "" if v is None else v for k, v in row.items()}
+                    for row in expected["rows"]]
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", url)
+    assert code == 0, err
+    assert out.startswith("Receivables aging as of 2025-06-30 (due_date basis)")
+    for total in expected["totals"]:
+        assert f"\n{total['currency']}\n" in out
+        assert f"{Decimal(total['total']):,}" in out  # the TOTAL line
+    assert out.count("TOTAL") == len(expected["totals"])
+
+
+def test_kpis_json_and_table(url: str, book, capsys) -> None:
+    code, out, err = run(capsys, "kpis", "--start", "2025-04-01", "--end", "2025-06-30",
+                         "--format", "json", "--url", url)
+    assert code == 0, err
+    document = json.loads(out)
+    assert (document["start"], document["end"], document["basis"]) == \
+        ("2025-04-01", "2025-06-30", "due_date")
+    expected = kpis(book[1], "2025-04-01", "2025-06-30").set_index("currency")
+    assert [r["currency"] for r in document["rows"]] == list(expected.index)
+    usd = next(r for r in document["rows"] if r["currency"] == "USD")
+    assert usd["start"] == "2025-04-01" and usd["days"] == 91
+    assert Decimal(usd["ending_ar"]) == Decimal(int(expected.loc["USD", "ending_ar_minor"])) / 100
+    assert usd["dso_simple"] == pytest.approx(expected.loc["USD", "dso_simple"], abs=1e-4)
+    assert usd["cei"] == pytest.approx(expected.loc["USD", "cei"], abs=1e-4)
+    code, out, err = run(capsys, "kpis", "--start", "2025-04-01", "--end", "2025-06-30",
+                         "--url", url)
+    assert code == 0, err
+    assert "dso_countback" in out and "USD" in out
+
+
+def test_pull_writes_parquet_with_all_tables_and_csv(url: str, book, capsys,
+                                                     tmp_path: Path) -> None:
+    code, _, err = run(capsys, "pull", "--out", str(tmp_path / "book.parquet"),
+                       "--all-tables", "--url", url)
+    assert code == 0, err
+    tables = book[1]
+    invoices = pd.read_parquet(tmp_path / "book.parquet")
+    assert sorted(invoices["id"]) == sorted(tables.invoices["id"])
+    assert invoices["total_minor"].sum() == tables.invoices["total_minor"].sum()
+    for name in ("items", "payments", "refunds"):
+        frame = pd.read_parquet(tmp_path / f"book.{name}.parquet")
+        assert len(frame) == len(getattr(tables, name))
+    assert f"pulled {len(tables.invoices)} invoices" in err
+
+    code, _, err = run(capsys, "pull", "--out", str(tmp_path / "open.csv"), "--status",
+                       "SENT", "UNPAID", "--currency", "USD", "--url", url)
+    assert code == 0, err
+    frame = pd.read_csv(tmp_path / "open.csv")
+    wanted = tables.invoices[tables.invoices["status"].isin(["SENT", "UNPAID"])
+                             & (tables.invoices["currency"] == "USD")]
+    assert sorted(frame["id"]) == sorted(wanted["id"]) and len(frame) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "book.items.parquet", "book.parquet", "book.payments.parquet", "book.refunds.parquet",
+        "open.csv"]
+
+    code, out, err = run(capsys, "pull", "--invoice-date", "2025-06-01..", "--url", url)
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out))
+    dates = tables.invoices["invoice_date"]
+    assert len(frame) == int((dates >= "2025-06-01").sum()) > 0
+
+
+def test_report_writes_the_file(url: str, capsys, tmp_path: Path) -> None:
+    target = tmp_path / "book.xlsx"
+    code, out, err = run(capsys, "report", "--as-of", "2025-06-30", "--out", str(target),
+                         "--url", url)
+    assert code == 0, err
+    assert out.strip() == f"wrote {target}"
+    assert target.read_bytes()[:2] == b"PK"  # an xlsx is a zip
+
+
+def test_report_from_env_file_and_aging_from_snapshot(book, capsys, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    running, tables = book
+    for name in ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PPNB_BASE_URL", "PPNB_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / "emulator.env"
+    cli.write_env_file(env_file, running.base_url, running.credentials.client_id,
+                       running.credentials.client_secret)
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--format", "json",
+                         "--env-file", str(env_file))
+    assert code == 0, err
+    pulled = json.loads(out)
+    with Client(running.base_url, running.credentials.client_id,
+                running.credentials.client_secret) as client:
+        sync(client, tmp_path / "snap", progress=False)
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--format", "json",
+                         "--snapshot", str(tmp_path / "snap"))
+    assert code == 0, err
+    assert json.loads(out) == pulled == aging(tables, "2025-06-30").to_json()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["aging", "--as-of", "2025-13-01"], "expected a date YYYY-MM-DD"),
+    (["aging", "--as-of", "2025-06-30", "--buckets", "60,30"], "strictly increasing"),
+    (["aging", "--as-of", "2025-06-30", "--buckets", "30,x"], "not whole numbers"),
+    (["aging", "--as-of", "2025-06-30", "--basis", "paid_date"], "invalid choice"),
+    (["aging"], "--as-of"),
+    (["kpis", "--start", "2025-04-01"], "--end"),
+    (["report", "--as-of", "2025-06-30"], "--out"),
+    (["pull", "--invoice-date", "2025-01-01"], "START..END"),
+])
+def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_user_errors_exit_1_with_one_line(url: str, book, capsys, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = book[0].credentials.client_secret
+    outputs = []
+    for argv, message in [
+        (["aging", "--as-of", "2025-06-30", "--by", "colour", "--url", url], "colour"),
+        (["kpis", "--start", "2025-06-30", "--end", "2025-04-01", "--url", url],
+         "before --start"),
+        (["report", "--as-of", "2025-06-30", "--out", str(tmp_path / "r.docx"), "--url", url],
+         ".xlsx, .html, .pdf"),
+        (["report", "--as-of", "2025-06-30", "--out", str(tmp_path / "no" / "r.pdf"),
+          "--url", url], "does not exist"),
+        (["pull", "--out", str(tmp_path / "book.json"), "--url", url], ".parquet, .csv"),
+        (["pull", "--all-tables", "--url", url], "--all-tables needs --out"),
+        (["aging", "--as-of", "2025-06-30", "--snapshot", str(tmp_path / "none")],
+         "no snapshot"),
+        (["aging", "--as-of", "2025-06-30", "--env-file", str(tmp_path / "missing.env")],
+         "cannot read --env-file"),
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 1, argv
+        assert err.startswith(f"ppnb {argv[0]}: error: ") and message in err, err
+        assert err.count("\n") == 1 and out == ""
+        outputs.append(err)
+    assert list(tmp_path.iterdir()) == []
+    # a wrong secret: PayPal's 401, reported without the secret
+    monkeypatch.setenv("PAYPAL_CLIENT_SECRET", "wrong-" + secret)
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", url)
+    assert code == 1 and "401" in err and "Traceback" not in err
+    outputs.append(out + err)
+    # a URL without credentials is refused rather than silently using another emulator
+    monkeypatch.delenv("PAYPAL_CLIENT_ID")
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", url)
+    assert code == 1 and "needs credentials" in err
+    assert not any(secret in text for text in [*outputs, err])
