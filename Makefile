@@ -24,7 +24,7 @@ setup: $(STAMP)
 # JupyterLab on the notebooks over the seeded emulator; `make run HEADLESS=1` executes them
 # all with nbclient instead and leaves the executed notebooks and the report in out/.
 run: $(STAMP)
-	$(BIN)/python -m ppnb.lab --db data/emulator.sqlite $(if $(HEADLESS),--headless --out out)
+	$(BIN)/ppnb lab --db data/emulator.sqlite $(if $(HEADLESS),--headless --out out)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks

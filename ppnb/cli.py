@@ -3,8 +3,9 @@
 ``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground;
 ``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices;
 ``ppnb pull``, ``ppnb aging``, ``ppnb kpis`` and ``ppnb report`` fetch that book (or read a
-snapshot) and export or analyse it. Secrets are never printed: the full credentials go to an
-env file readable only by you.
+snapshot) and export or analyse it; ``ppnb webhooks listen`` receives webhook events; and
+``ppnb lab`` opens the notebooks on a seeded emulator (``make run``). Secrets are never
+printed: the full credentials go to an env file readable only by you.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  credentials for ppnb.connect(): {args.env_file} (mode 0600)")
     print(f"  use it with: set -a; . {args.env_file}; set +a")
     sys.stdout.flush()
+    emulator.service.webhooks.base_url = base_url  # deliveries can start before any request
     config = uvicorn.Config(emulator.app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
@@ -440,7 +442,39 @@ def build_parser() -> argparse.ArgumentParser:
         seed.add_argument(f"--{name}", type=int, help=f"demo: {meaning}")
     seed.set_defaults(run=_seed)
     _add_analysis_verbs(verbs)
+
+    hooks = verbs.add_parser("webhooks", help="receive PayPal webhook events")
+    listen = hooks.add_subparsers(dest="webhooks_verb", required=True).add_parser(
+        "listen", help="serve a receiver that verifies events and appends them to a log",
+        description="Verify each delivery (SHA256withRSA over CRC32 of the raw body, cert "
+                    "from an allowed host, 5-minute window), skip event ids already logged, "
+                    "store the event, and only then answer 200.")
+    listen.add_argument("--webhook-id", required=True, help="the id PayPal gave the webhook")
+    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    listen.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    listen.add_argument("--log", type=Path, default=Path("webhooks.sqlite"),
+                        help="the SQLite event log (default webhooks.sqlite)")
+    listen.add_argument("--path", default="/", help="URL path events are posted to")
+    listen.add_argument("--allow-cert-origin", action="append", default=[], metavar="URL",
+                        help="also accept certificates from this origin, e.g. the emulator's "
+                             "http://127.0.0.1:8765 (repeatable)")
+    listen.set_defaults(run=_listen)
+
+    from . import lab as _lab_module
+
+    lab = verbs.add_parser("lab", help="the notebooks on a seeded emulator (make run)",
+                           description=_lab_module.__doc__.splitlines()[0])
+    _lab_module.add_arguments(lab)
+    lab.set_defaults(run=_lab_module.run)
     return parser
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from .webhooks import PAYPAL_CERT_HOSTS, listen
+
+    listen(args.webhook_id, host=args.host, port=args.port, log_path=args.log, path=args.path,
+           allowed_cert_hosts=(*PAYPAL_CERT_HOSTS, *args.allow_cert_origin))
+    return 0
 
 
 def _source_options(verb: argparse.ArgumentParser, *, snapshot: bool = True) -> None:

@@ -10,13 +10,14 @@ at the file this process serves, and ``ppnb.connect()`` joins the server that ho
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["execute_notebooks", "run_lab", "serve_book"]
+__all__ = ["add_arguments", "execute_notebooks", "main", "run", "run_lab", "serve_book"]
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -74,11 +75,8 @@ def run_lab(notebooks: str | Path = NOTEBOOKS, *, port: int = 8888) -> int:
         return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ppnb.lab [--db FILE] [--headless] [--out DIR] [--port N]`` (``make run``)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m ppnb.lab", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ppnb lab`` / ``python -m ppnb.lab``."""
     parser.add_argument("--db", default="data/emulator.sqlite",
                         help="the emulator's SQLite file (seeded with the demo book when empty)")
     parser.add_argument("--headless", action="store_true",
@@ -86,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out", help="headless: where executed notebooks and "
                         "the exported report go (default out/)")
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve (and seed) the book, then JupyterLab, or every notebook executed headless."""
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
     base_url = serve_book(args.db)
@@ -95,11 +96,18 @@ def main(argv: list[str] | None = None) -> int:
         return run_lab(port=args.port)
     for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
         print(f"executed {path}")
-    exported = sorted(p for p in Path(args.out).iterdir() if p.suffix in (".xlsx", ".html",
-                                                                           ".pdf"))
-    for path in exported:
-        print(f"exported {path}")
+    for path in sorted(Path(args.out).iterdir()):
+        if path.suffix in (".xlsx", ".html", ".pdf"):
+            print(f"exported {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ppnb.lab [--db FILE] [--headless] [--out DIR] [--port N]``."""
+    parser = argparse.ArgumentParser(prog="python -m ppnb.lab",
+                                     description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
