@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +332,34 @@ def test_a_torn_last_line_and_a_busy_job(client: Client, tmp_path: Path) -> None
             run(client, "remind", ids[:1], tmp_path, job_id="torn", confirm=True)
     finally:
         holder.close()
+
+
+def test_journal_lines_are_on_disk_before_append_returns_and_fsyncs_are_shared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ppnb import actions
+
+    path = tmp_path / "log.jsonl"
+    synced: list[int] = []  # lines in the file at each fsync
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(path.read_bytes().count(b"\n"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(actions.os, "fsync", fsync)
+    late: list[int] = []
+    with open(path, "ab") as handle:
+        log = actions._DurableLog(handle)
+
+        def write(i: int) -> None:
+            log.append({"i": i})
+            position = path.read_bytes().splitlines().index(orjson.dumps({"i": i}))
+            if max(synced) <= position:  # no fsync has seen this line yet
+                late.append(i)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(write, range(400)))
+    assert sorted(orjson.loads(line)["i"] for line in path.read_bytes().splitlines()) == \
+        list(range(400))
+    assert late == [] and max(synced) == 400
+    assert len(synced) <= 400
