@@ -182,8 +182,8 @@ def best_of(repeat: int, run: Callable[[], object]) -> tuple[float, object]:
     return min(times), result
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Generate the invoices, time both paths and print the figures."""
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Generate the invoices, time both paths, print and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
                            ("ppnb.frames.flatten (typed, exact minor units)", ours_s)):
         print(f"| {label:<48} | {seconds:8.3f} | {len(invoices) / seconds:11,.0f} |")
     print(f"\nflatten is {naive_s / ours_s:.1f}x faster than json_normalize (target >= 5x)")
+    return [{"figure": f"flatten {len(invoices):,} invoices into 4 tables, s", "value": ours_s,
+             "baseline": "pd.json_normalize", "baseline_value": naive_s, "goal": ">= 5x",
+             "lower_is_better": True}]
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def change_one_percent(client: Client, n: int) -> dict[str, int]:
     return counts
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=6)
@@ -206,6 +206,16 @@ def main(argv: list[str] | None = None) -> None:
     same = (again.tables.invoices.sort_values("id", ignore_index=True)
             .equals(check.invoices.sort_values("id", ignore_index=True)))
     print(f"merged snapshot equals a fresh full pull: {same}")
+    return [
+        {"figure": f"pull {got:,} invoices (ppnb.fetch_tables), inv/s", "value": ppnb_rate,
+         "baseline": "naive: pages of 20 + json_normalize", "baseline_value": naive_rate,
+         "goal": ">= 5x"},
+        {"figure": "  the same pages, orjson.loads only (floor), inv/s", "value": floor_rate,
+         "baseline": "ppnb.fetch_tables", "baseline_value": ppnb_rate, "goal": "ppnb within 2x"},
+        {"figure": "re-sync after ~1% changed, requests", "value": again.requests,
+         "baseline": "full pull", "baseline_value": first.requests, "goal": "<= 10%",
+         "lower_is_better": True},
+    ]
 
 
 if __name__ == "__main__":
