@@ -10,6 +10,13 @@ about 85% paid (a fifth of those in two parts), 8% open or partly paid, 3% cance
 * ``aging`` (by customer) + ``kpis`` (one quarter) at one date: goal <= 2 s;
 * ``aging_series`` over 24 month ends (by currency): goal <= 10 s.
 
+Every timed run starts cold: it gets fresh tables (copies of the frames in a new
+:class:`~ppnb.frames.Tables`) with the cache of prepared books emptied, so it pays for
+preparing the book (the id lookup, the payment sort, the date arrays) as a user's first call
+does; ``kpis`` after ``aging`` on the same tables reuses the book ``aging`` prepared, as it
+would for a user. Two more lines time the parts of a cold ``aging``: preparing the book
+alone, and ``aging`` on tables whose book is already prepared (a warm call).
+
 The baseline is what a notebook would do without ppnb: for each invoice, check whether it
 is receivable on the date, add up its payments dated on or before it, pick the bucket and
 add to a dict per (customer, currency). It runs on the first ``--sample`` invoices (with
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import gc
 import time
 from collections import defaultdict
@@ -30,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ppnb.analysis import aging, aging_series, kpis, month_ends
+from ppnb.analysis._common import book_of, clear_cache
 from ppnb.frames import INVOICE_COLUMNS, ITEM_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS, Tables
 
 AS_OF = dt.date(2025, 6, 30)
@@ -136,15 +145,30 @@ def loop_aging(tables: Tables, as_of: dt.date, edges: tuple[int, ...] = (30, 60,
     return out
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    """Best wall time of ``repeat`` runs, garbage collector paused (as ``timeit`` does)."""
+def fresh(tables: Tables) -> Tables:
+    """New Tables with copies of the frames, and no prepared book cached: a cold start."""
+    clear_cache()
+    return Tables(*(frame.copy() for frame in tables))
+
+
+def prepared(tables: Tables) -> Tables:
+    """Fresh tables whose book is already prepared and cached: a warm start."""
+    warm = fresh(tables)
+    book_of(warm)
+    return warm
+
+
+def best(fn: Callable[[Tables], Any], setup: Callable[[], Tables], repeat: int) -> float:
+    """Best wall time of ``repeat`` runs of ``fn`` on the tables ``setup()`` gives (untimed),
+    garbage collector paused (as ``timeit`` does)."""
     times = []
     for _ in range(repeat):
+        tables = setup()
         gc.collect()
         gc.disable()
         try:
             start = time.perf_counter()
-            fn()
+            fn(tables)
             times.append(time.perf_counter() - start)
         finally:
             gc.enable()
@@ -165,13 +189,16 @@ def main(argv: list[str] | None = None) -> None:
     ends = month_ends(AS_OF - dt.timedelta(days=730), AS_OF)[-24:]
     quarter = (dt.date(2025, 4, 1), AS_OF)
 
-    one = best(lambda: (aging(tables, AS_OF), kpis(tables, *quarter)), args.repeat)
-    aging_only = best(lambda: aging(tables, AS_OF), args.repeat)
-    series = best(lambda: aging_series(tables, ends, by="currency"), args.repeat)
-    series_customer = best(lambda: aging_series(tables, ends, by="customer"), 1)
+    cold = functools.partial(fresh, tables)
+    one = best(lambda t: (aging(t, AS_OF), kpis(t, *quarter)), cold, args.repeat)
+    aging_only = best(lambda t: aging(t, AS_OF), cold, args.repeat)
+    prepare = best(book_of, cold, args.repeat)
+    warm = best(lambda t: aging(t, AS_OF), lambda: prepared(tables), args.repeat)
+    series = best(lambda t: aging_series(t, ends, by="currency"), cold, args.repeat)
+    series_customer = best(lambda t: aging_series(t, ends, by="customer"), cold, 1)
 
     small = sample(tables, k)
-    loop_one = best(lambda: loop_aging(small, AS_OF), 1) * n / k
+    loop_one = best(lambda t: loop_aging(t, AS_OF), lambda: small, 1) * n / k
     loop_series = loop_one * len(ends)
     # the loop and ppnb agree on the sample
     expected = loop_aging(small, AS_OF)
@@ -185,12 +212,15 @@ def main(argv: list[str] | None = None) -> None:
     rows = [
         ("aging (by customer) + kpis (one quarter)", one, loop_one, "<= 2 s"),
         ("  of which aging alone", aging_only, loop_one, ""),
+        ("    cold: preparing the book (once per tables)", prepare, None, ""),
+        ("    warm: aging with the book prepared", warm, None, ""),
         (f"aging_series, {len(ends)} month ends (by currency)", series, loop_series, "<= 10 s"),
         (f"aging_series, {len(ends)} month ends (by customer)", series_customer, loop_series,
          ""),
     ]
     for label, secs, loop, goal in rows:
-        print(f"{label:<52}{secs:>9.2f}{loop:>10.1f}{loop / secs:>7.0f}x{goal:>9}")
+        versus = "" if loop is None else f"{loop:>10.1f}{loop / secs:>7.0f}x"
+        print(f"{label:<52}{secs:>9.2f}{versus:>18}{goal:>9}")
     print(f"* loop: a per-invoice Python loop timed on the first {k:,} invoices and scaled "
           f"linearly to {n:,} ({n / k:.0f}x); for 24 dates, 24 times one date. The loop "
           f"computes the aging only, not the KPIs.")

@@ -20,6 +20,7 @@ from ._common import (
     Pairs,
     amount_text,
     as_date,
+    book_of,
     bucket_labels,
     check_basis,
     check_buckets,
@@ -180,7 +181,7 @@ def aging(
     edges = check_buckets(buckets)
     labels = bucket_labels(edges)
     keys = resolve_by(by, tables.invoices.columns)
-    book = Book(tables)
+    book = book_of(tables)
     pairs = book.open_pairs(np.array([day_number(day)], np.int64))
     dpd, bucket = _buckets(book, pairs, np.array([day_number(day)]), basis, edges)
     summary = _tabulate(book, pairs, bucket, keys, labels, at=None)
@@ -220,7 +221,7 @@ def aging_series(
     days = np.unique(np.array([day_number(as_date(d, "dates")) for d in dates], np.int64))
     if not len(days):
         raise AnalysisError("dates: give at least one date")
-    book = Book(tables)
+    book = book_of(tables)
     pairs = book.open_pairs(days)
     _, bucket = _buckets(book, pairs, days, basis, edges)
     frame = _tabulate(book, pairs, bucket, keys, labels, at=days)
@@ -236,26 +237,28 @@ def _buckets(book: Book, pairs: Pairs, days: np.ndarray, basis: str,
 
 def _tabulate(book: Book, pairs: Pairs, bucket: np.ndarray, keys: list[str],
               labels: list[str], at: np.ndarray | None) -> pd.DataFrame:
-    """Sum outstanding amounts per (date,) group keys × currency × bucket, wide by bucket."""
+    """Sum outstanding amounts per (date,) group keys × currency × bucket, wide by bucket.
+
+    The groups are integers (:meth:`Book.groups`), so the sums are exact int64 additions
+    into a small array, and the key columns are read once per output row.
+    """
+    group, member = book.groups(keys)
+    cell = group[pairs.inv]
+    if at is not None:
+        cell = pairs.at * len(member) + cell
+    cells, cell = np.unique(cell, return_inverse=True)
+    sums = np.zeros((len(cells), len(labels)), np.int64)
+    np.add.at(sums, (cell, bucket), pairs.outstanding)
     columns: dict[str, Any] = {}
     if at is not None:
-        columns["as_of"] = at[pairs.at].astype("datetime64[D]").astype("datetime64[ns]")
-    columns.update(book.key_columns(keys, pairs.inv))
-    columns["currency"] = np.asarray(book.currencies, dtype=object)[
-        book.currency_codes[pairs.inv]]
-    group = list(columns)
-    columns["bucket"] = bucket
-    columns["amount"] = pairs.outstanding
-    frame = pd.DataFrame(columns)
-    wide = (frame.groupby([*group, "bucket"], sort=True, dropna=False)["amount"].sum()
-            .unstack("bucket", fill_value=0)
-            .reindex(columns=range(len(labels)), fill_value=0))
-    wide.columns = labels
-    wide = wide.astype(np.int64).reset_index()
-    if wide.empty:  # keep the key columns and dtypes when nothing is open
-        wide = pd.DataFrame({**{g: pd.Series(dtype=frame[g].dtype) for g in group},
-                             **{label: pd.Series(dtype=np.int64) for label in labels}})
-    wide["total"] = wide[labels].sum(axis=1).astype(np.int64)
+        columns["as_of"] = at[cells // len(member)].astype("datetime64[D]").astype(
+            "datetime64[ns]")
+    rows = member[cells % len(member)]
+    columns.update(book.key_columns(keys, rows))
+    columns["currency"] = np.asarray(book.currencies, dtype=object)[book.currency_codes[rows]]
+    columns.update(zip(labels, sums.T, strict=True))
+    wide = pd.DataFrame(columns)
+    wide["total"] = sums.sum(axis=1)
     return _with_pct(wide, labels)
 
 
@@ -271,22 +274,27 @@ def _with_pct(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 def _detail(book: Book, pairs: Pairs, dpd: np.ndarray, bucket: np.ndarray,
             labels: list[str]) -> pd.DataFrame:
     inv = book.invoices
-    keys = book.key_columns(["customer"], pairs.inv)
-    frame = pd.DataFrame({
-        "id": inv["id"].array.take(pairs.inv),
-        "number": inv["number"].array.take(pairs.inv),
-        **keys,
-        "currency": np.asarray(book.currencies, dtype=object)[book.currency_codes[pairs.inv]],
-        "invoice_date": inv["invoice_date"].to_numpy()[pairs.inv],
-        "due_date": inv["due_date"].to_numpy()[pairs.inv],
-        "total_minor": book.total[pairs.inv],
-        "paid_minor": pairs.paid,
-        "outstanding_minor": pairs.outstanding,
-        "days_past_due": dpd.astype(np.int64),
-        "bucket": np.asarray(labels, dtype=object)[bucket],
+    dates = inv["invoice_date"].to_numpy()[pairs.inv]
+    ids = inv["id"].array.take(pairs.inv)
+    id_rank, id_values = pd.factorize(ids, sort=True)
+    # sorted by customer, invoice date, id (missing customers and ids last), as a stable
+    # sort_values would, but on integer ranks instead of text
+    order = np.lexsort((np.where(id_rank < 0, len(id_values), id_rank), dates.view(np.int64),
+                        book.customer_rank(pairs.inv)))
+    rows = pairs.inv[order]
+    return pd.DataFrame({
+        "id": ids.take(order),
+        "number": inv["number"].array.take(rows),
+        **book.key_columns(["customer"], rows),
+        "currency": np.asarray(book.currencies, dtype=object)[book.currency_codes[rows]],
+        "invoice_date": dates[order],
+        "due_date": inv["due_date"].to_numpy()[rows],
+        "total_minor": book.total[rows],
+        "paid_minor": pairs.paid[order],
+        "outstanding_minor": pairs.outstanding[order],
+        "days_past_due": dpd[order].astype(np.int64),
+        "bucket": np.asarray(labels, dtype=object)[bucket[order]],
     })
-    return frame.sort_values(["customer", "invoice_date", "id"], kind="stable",
-                             na_position="last").reset_index(drop=True)
 
 
 def _rate_table(rates: Mapping[str, Any] | pd.DataFrame | pd.Series) -> dict[str, Decimal]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import AnalysisError, Book, as_date, day_number
+from ._common import AnalysisError, Book, as_date, book_of, day_number
 
 __all__ = ["cohort_curves"]
 
@@ -59,7 +59,7 @@ def cohort_curves(tables: Tables, as_of: Any, *, by: str = "month", horizon_days
     step = 1 if step is None else step
     if isinstance(step, bool) or not isinstance(step, int) or step < 1:
         raise AnalysisError(f"step: {step!r} is not a whole number ≥ 1")
-    book = Book(tables)
+    book = book_of(tables)
     rows = np.flatnonzero(book.issued & (book.total > 0) & (book.inv_day <= day))
     labels = _cohort_labels(book, rows, by)
     group, cohorts = pd.factorize(pd.MultiIndex.from_arrays(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import Book, as_date, check_basis, day_number
+from ._common import as_date, book_of, check_basis, day_number
 
 __all__ = ["CUSTOMER_COLUMNS", "customer_view"]
 
@@ -52,7 +52,7 @@ def customer_view(tables: Tables, as_of: Any, *, basis: str = "due_date") -> pd.
     """
     basis = check_basis(basis)
     day = day_number(as_date(as_of, "as_of"))
-    book = Book(tables)
+    book = book_of(tables)
     rows = np.flatnonzero(book.issued & (book.inv_day <= day))
     pairs = book.open_pairs(np.array([day], np.int64))
     dpd = day - book.basis_day(basis)

@@ -12,10 +12,10 @@ import pandas as pd
 
 from ..frames import Tables
 from ._common import (
-    FOREVER,
     AnalysisError,
     Book,
     as_date,
+    book_of,
     check_basis,
     day_number,
     from_day,
@@ -123,7 +123,7 @@ def kpis(tables: Tables, start: Any, end: Any, *, basis: str = "due_date",
     first, last = as_date(start, "start"), as_date(end, "end")
     if last < first:
         raise AnalysisError(f"end {last} is before start {first}")
-    return _kpi_table(Book(tables), [(first, last)], check_basis(basis), month_days)
+    return _kpi_table(book_of(tables), [(first, last)], check_basis(basis), month_days)
 
 
 def kpi_series(tables: Tables, month_ends_list: Sequence[Any], *, basis: str = "due_date",
@@ -141,7 +141,7 @@ def kpi_series(tables: Tables, month_ends_list: Sequence[Any], *, basis: str = "
     if not ends:
         raise AnalysisError("month_ends_list: give at least one date")
     periods = [(d.replace(day=1), d) for d in ends]
-    frame = _kpi_table(Book(tables), periods, check_basis(basis), month_days)
+    frame = _kpi_table(book_of(tables), periods, check_basis(basis), month_days)
     frame.insert(0, "as_of", frame["end"])
     return frame
 
@@ -255,15 +255,16 @@ def _countback(book: Book, first: dt.date, last: dt.date, ending_ar: np.ndarray,
 
 def _paid_stats(book: Book, start: int, end: int) -> list[dict[str, float]]:
     """Days-to-pay statistics per currency of invoices fully paid in [start, end]."""
-    paid = (book.issued & (book.total > 0) & (book.paid_day >= start) & (book.paid_day <= end)
-            & (book.paid_day < FOREVER))
+    paid = np.flatnonzero((book.paid_day >= start) & (book.paid_day <= end))
+    paid = paid[book.issued[paid] & (book.total[paid] > 0)]
+    codes = book.currency_codes[paid]
     out = []
     for code in range(len(book.currencies)):
-        rows = paid & (book.currency_codes == code)
+        rows = paid[codes == code]
         weight = book.total[rows].astype(np.float64)
         to_pay = (book.paid_day[rows] - book.inv_day[rows]).astype(np.float64)
         late = np.maximum(book.paid_day[rows] - book.due_day[rows], 0).astype(np.float64)
-        count = int(rows.sum())
+        count = len(rows)
         out.append({
             "paid_invoices": count,
             "avg_days_to_pay": to_pay.mean() if count else np.nan,

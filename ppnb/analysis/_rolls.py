@@ -14,8 +14,8 @@ from ..frames import Tables
 from ._common import (
     DEFAULT_BUCKETS,
     AnalysisError,
-    Book,
     as_date,
+    book_of,
     bucket_labels,
     check_basis,
     check_buckets,
@@ -100,7 +100,7 @@ def roll_rates(tables: Tables, dates: Sequence[Any], *, basis: str = "due_date",
     days = np.unique(np.array([day_number(as_date(d, "dates")) for d in dates], np.int64))
     if len(days) < 2:
         raise AnalysisError("dates: give at least two distinct dates")
-    book = Book(tables)
+    book = book_of(tables)
     pairs = book.open_pairs(days)
     bucket = np.searchsorted(np.array((0, *edges)), days[pairs.at]
                              - book.basis_day(basis)[pairs.inv], side="left")
