@@ -140,18 +140,21 @@ def _clock_call(args: argparse.Namespace) -> tuple[str, str, dict | None]:
 def _seed(args: argparse.Namespace) -> int:
     from . import seed
     from .client import PayPalError, connect
+    from .client._connect import served_here
 
     try:
-        if args.dataset == "ibm":
-            if args.csv is None:
-                raise seed.SeedError("--dataset ibm needs --csv PATH (the IBM sample's CSV)")
-            with connect() as client:
+        if args.dataset == "ibm" and args.csv is None:
+            raise seed.SeedError("--dataset ibm needs --csv PATH (the IBM sample's CSV)")
+        params = seed.demo_params(args.params, invoices=args.invoices,
+                                  customers=args.customers, seed=args.seed, months=args.months)
+        with connect(seed="none") as client:
+            here = served_here(client.base_url)
+            if here is not None:  # the embedded emulator, in this process: seed from another
+                seed.seed_elsewhere(client.base_url, *here, args.argv)
+                return 0
+            if args.dataset == "ibm":
                 report = seed.seed_ibm(client, args.csv, progress=True)
-        else:
-            params = seed.demo_params(args.params, invoices=args.invoices,
-                                      customers=args.customers, seed=args.seed,
-                                      months=args.months)
-            with connect() as client:
+            else:
                 report = seed.seed_demo(client, **params, progress=True)
     except (ValueError, PayPalError) as exc:  # SeedError, bad settings, API refusals
         print(f"ppnb seed: error: {exc}", file=sys.stderr)
@@ -561,7 +564,9 @@ def _add_analysis_verbs(verbs: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ppnb`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv[1:]  # the verb's own arguments, to hand on (``seed`` to a child process)
     return args.run(args)
 
 

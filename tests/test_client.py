@@ -919,7 +919,8 @@ def test_connect_seeds_an_empty_book_once(embedded_db: Path, tmp_path: Path) -> 
         numbers = {d["detail"]["invoice_number"] for d in fetch_raw(client, progress=False)}
         assert numbers == {f"DEMO7-{i:05d}" for i in range(30)}
         cred = connect_module._embedded[str(embedded_db)].credentials
-        connect_module._seed_if_empty(client.base_url, cred.client_id, cred.client_secret)
+        connect_module._seed_if_empty(client.base_url, cred.client_id, cred.client_secret,
+                                      choice=str(params))
         assert search_total(client) == 30  # a book that has invoices is left alone
 
 

@@ -38,11 +38,15 @@ _embedded: dict[str, Any] = {}  # database path -> the RunningEmulator this proc
 _held: dict[str, Any] = {}  # database path -> the open lock file that marks us as its server
 
 
-def embedded_emulator(db: str | Path | None = None) -> tuple[str, str, str]:
+def embedded_emulator(db: str | Path | None = None, *,
+                      seed: str | None = None) -> tuple[str, str, str]:
     """Serve the embedded emulator (once per process) or join the process serving ``db``.
 
     Returns ``(base_url, client_id, client_secret)``. ``db`` defaults to
     ``$PPNB_EMULATOR_DB`` or ``~/.ppnb/emulator.sqlite``; ``":memory:"`` keeps nothing.
+    ``seed`` says what an empty book that this call starts serving is filled with
+    (``demo``, ``none`` or a JSON file of demo parameters; default ``$PPNB_SEED`` or
+    ``demo``).
     """
     path = str(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB)
     with _lock:
@@ -62,22 +66,35 @@ def embedded_emulator(db: str | Path | None = None) -> tuple[str, str, str]:
         _embedded[path] = running
         credentials = (running.base_url, running.credentials.client_id,
                        running.credentials.client_secret)
-        _seed_if_empty(*credentials)
+        _seed_if_empty(*credentials, choice=seed or os.environ.get("PPNB_SEED", "demo"))
         return credentials
 
 
-def _seed_if_empty(base_url: str, client_id: str, client_secret: str) -> None:
-    """Fill an empty book with the demo book, as ``PPNB_SEED`` says (see the module notes)."""
-    choice = os.environ.get("PPNB_SEED", "demo")
+def served_here(base_url: str) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` if this process serves the emulator at ``base_url``."""
+    for running in list(_embedded.values()):
+        if running.base_url == base_url:
+            return running.credentials.client_id, running.credentials.client_secret
+    return None
+
+
+def _seed_if_empty(base_url: str, client_id: str, client_secret: str, *, choice: str) -> None:
+    """Fill an empty book with the demo book, as ``choice`` says (see the module notes).
+
+    The seeding runs in a child process (``ppnb seed``): the emulator is served by a thread
+    of this process, and a client in another process works on the second core instead of
+    sharing this interpreter's lock with the server.
+    """
     if choice.lower() == "none":
         return
-    from ..seed import demo_params, seed_demo
+    from ..seed import seed_elsewhere
 
-    params = demo_params(None if choice.lower() == "demo" else choice)
     with Client(base_url, client_id, client_secret) as client:
         if client.invoices.list(page_size=1, total_required=True).get("total_items", 0):
             return
-        seed_demo(client, **params, progress=True)
+    params = [] if choice.lower() == "demo" else ["--params", choice]
+    print("an empty book: seeding the demo book (about 2,000 invoices) ...", flush=True)
+    seed_elsewhere(base_url, client_id, client_secret, ["--dataset", "demo", *params])
 
 
 def _files(db: Path) -> tuple[Path, Path]:
@@ -124,6 +141,7 @@ def connect(
     client_id: str | None = None,
     client_secret: str | None = None,
     base_url: str | None = None,
+    seed: str | None = None,
     **options: Any,
 ) -> Client:
     """A :class:`Client` for the emulator (default), PayPal sandbox or live.
@@ -131,7 +149,8 @@ def connect(
     Arguments override the environment: ``PPNB_ENV`` (``emulator``, ``sandbox`` or
     ``live``), ``PAYPAL_CLIENT_ID``, ``PAYPAL_CLIENT_SECRET`` and ``PPNB_BASE_URL``. With
     no credentials for the emulator, the embedded one is started (see
-    :func:`embedded_emulator`). Other keyword arguments go to :class:`Client`.
+    :func:`embedded_emulator`; ``seed`` chooses what an empty book is filled with). Other
+    keyword arguments go to :class:`Client`.
 
     Raises
     ------
@@ -147,7 +166,8 @@ def connect(
     base_url = base_url or os.environ.get("PPNB_BASE_URL")
     if env == "emulator":
         if not (client_id and client_secret and base_url):
-            base_url, client_id, client_secret = embedded_emulator(options.pop("db", None))
+            base_url, client_id, client_secret = embedded_emulator(options.pop("db", None),
+                                                                   seed=seed)
     else:
         if not (client_id and client_secret):
             raise ValueError(
