@@ -151,8 +151,9 @@ class _DurableLog:
     returns.
     """
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, *, lead: bytes = b"") -> None:
         self._handle = handle
+        self._lead = lead  # written before each line (b"\n": a torn line cannot swallow it)
         self._write_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = 0  # lines written and flushed to the OS
@@ -160,7 +161,7 @@ class _DurableLog:
 
     def append(self, record: Mapping[str, Any]) -> None:
         with self._write_lock:
-            self._handle.write(orjson.dumps(record) + b"\n")
+            self._handle.write(self._lead + orjson.dumps(record) + b"\n")
             self._handle.flush()
             self._written += 1
             mine = self._written
@@ -184,7 +185,7 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
         try:
             records.append(orjson.loads(line))
         except orjson.JSONDecodeError:
-            break  # only the last line can be torn: nothing valid follows it
+            continue  # a line torn by a crash; what another process appended later still counts
     return records
 
 
@@ -343,7 +344,9 @@ class ReminderLedger:
             if day not in self._logs:
                 self.dir.mkdir(parents=True, exist_ok=True)
                 handle = open(self._path(day), "ab")  # noqa: SIM115 - closed by close()
-                self._logs[day] = handle, _DurableLog(handle)
+                # Other processes append to the same day file, and one may die mid-line: each
+                # record starts on a fresh line, so a torn line never swallows the next one.
+                self._logs[day] = handle, _DurableLog(handle, lead=b"\n")
             log = self._logs[day][1]
         log.append(record)
 

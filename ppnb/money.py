@@ -31,7 +31,9 @@ CURRENCY_DECIMALS: dict[str, int] = {
     "USD": 2,
 }  # fmt: skip
 
-_NUMBER = re.compile(r"^-?(\d+|\d*\.\d+)$")
+#: The spec's money pattern: ASCII digits only (``\d`` would admit any script's digits, which
+#: ``Decimal`` accepts and PayPal refuses), and nothing after them (``$`` would admit "10\n").
+_NUMBER = re.compile(r"-?([0-9]+|[0-9]*\.[0-9]+)\Z")
 
 
 class MoneyError(ValueError):

@@ -32,7 +32,9 @@ def test_parse_amount_is_exact_and_respects_currency_decimals() -> None:
     assert parse_amount("1.00", "JPY") == Decimal(1)  # trailing zeros are not precision
     for bad, currency, reason in [("1.5", "JPY", "precision"), ("0.001", "USD", "precision"),
                                   ("1e3", "USD", "syntax"), ("", "USD", "syntax"),
-                                  ("1", "XYZ", "currency"), ("--1", "USD", "syntax")]:
+                                  ("1", "XYZ", "currency"), ("--1", "USD", "syntax"),
+                                  ("\uff11\uff10", "USD", "syntax"), ("\u0663", "JPY", "syntax"),
+                                  ("10\n", "USD", "syntax"), (" 10", "USD", "syntax")]:
         with pytest.raises(MoneyError) as caught:
             parse_amount(bad, currency)
         assert caught.value.reason == reason

@@ -321,7 +321,6 @@ def test_errors_and_logs_from_real_failures(book: Book) -> None:
 # ppnb/emulator/_app.py endpoint() reads the body inside ``except Exception``, so a client that
 # gives up (a timeout) raises starlette's ClientDisconnect there, which is logged as "emulator
 # error on GET ..." with a traceback (ERROR) and answered 500 to nobody.
-@pytest.mark.xfail(strict=True, reason="bug: a client's disconnect is logged as an emulator error")
 def test_a_client_giving_up_is_not_an_emulator_error() -> None:
     with start(merchants=[(CLIENT_ID, SECRET)]) as running, \
             Client(running.base_url, CLIENT_ID, SECRET, timeout=0.2,

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -299,7 +300,7 @@ class Invoices:
 
     def get(self, invoice_id: str) -> dict:
         """One invoice."""
-        return self._c.call("GET", f"{INVOICES}/{invoice_id}")
+        return self._c.call("GET", f"{INVOICES}/{_seg(invoice_id)}")
 
     def update(self, invoice_id: str, invoice: Mapping[str, Any], *,
                send_to_recipient: bool | None = None,
@@ -308,12 +309,12 @@ class Invoices:
         params = {k: _flag(v) for k, v in (("send_to_recipient", send_to_recipient),
                                            ("send_to_invoicer", send_to_invoicer))
                   if v is not None}
-        return self._c.call("PUT", f"{INVOICES}/{invoice_id}", json=invoice,
+        return self._c.call("PUT", f"{INVOICES}/{_seg(invoice_id)}", json=invoice,
                             params=params or None)
 
     def delete(self, invoice_id: str) -> None:
         """Delete a draft or scheduled invoice."""
-        self._c.call("DELETE", f"{INVOICES}/{invoice_id}")
+        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}")
 
     def send(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
              request_id: str | None = None) -> dict:
@@ -322,45 +323,45 @@ class Invoices:
         Returns the body: a ``payer-view`` link when sent, ``{"links": [...]}`` when
         scheduled.
         """
-        return self._c.call("POST", f"{INVOICES}/{invoice_id}/send", json=notification or {},
+        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/send", json=notification or {},
                             request_id=request_id)
 
     def remind(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
                request_id: str | None = None) -> None:
         """Send a payment reminder (at most 2 per invoice per day)."""
-        self._c.call("POST", f"{INVOICES}/{invoice_id}/remind", json=notification or {},
+        self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/remind", json=notification or {},
                      request_id=request_id)
 
     def cancel(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
                request_id: str | None = None) -> None:
         """Cancel a sent invoice."""
-        self._c.call("POST", f"{INVOICES}/{invoice_id}/cancel", json=notification or {},
+        self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/cancel", json=notification or {},
                      request_id=request_id)
 
     def record_payment(self, invoice_id: str, payment: Mapping[str, Any], *,
                        request_id: str | None = None) -> dict:
         """Record a payment (``invoices.payments``); returns ``{"payment_id": ...}``."""
-        return self._c.call("POST", f"{INVOICES}/{invoice_id}/payments", json=payment,
+        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/payments", json=payment,
                             request_id=request_id)
 
     def delete_payment(self, invoice_id: str, transaction_id: str) -> None:
         """Delete an external payment."""
-        self._c.call("DELETE", f"{INVOICES}/{invoice_id}/payments/{transaction_id}")
+        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}/payments/{_seg(transaction_id)}")
 
     def record_refund(self, invoice_id: str, refund: Mapping[str, Any], *,
                       request_id: str | None = None) -> dict:
         """Record a refund (``invoices.refunds``); returns ``{"refund_id": ...}``."""
-        return self._c.call("POST", f"{INVOICES}/{invoice_id}/refunds", json=refund,
+        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/refunds", json=refund,
                             request_id=request_id)
 
     def delete_refund(self, invoice_id: str, transaction_id: str) -> None:
         """Delete an external refund."""
-        self._c.call("DELETE", f"{INVOICES}/{invoice_id}/refunds/{transaction_id}")
+        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}/refunds/{_seg(transaction_id)}")
 
     def generate_qr_code(self, invoice_id: str, *, width: int = 500, height: int = 500,
                          action: str = "pay") -> bytes:
         """The invoice's QR code as PNG bytes (decoded from PayPal's base64 body)."""
-        response = self._c.request("POST", f"{INVOICES}/{invoice_id}/generate-qr-code",
+        response = self._c.request("POST", f"{INVOICES}/{_seg(invoice_id)}/generate-qr-code",
                                    json={"width": width, "height": height, "action": action})
         return _qr_png(response)
 
@@ -393,15 +394,25 @@ class Templates:
 
     def get(self, template_id: str) -> dict:
         """One template."""
-        return self._c.call("GET", f"{TEMPLATES}/{template_id}")
+        return self._c.call("GET", f"{TEMPLATES}/{_seg(template_id)}")
 
     def update(self, template_id: str, template: Mapping[str, Any]) -> dict:
         """Fully replace a template; returns it."""
-        return self._c.call("PUT", f"{TEMPLATES}/{template_id}", json=template)
+        return self._c.call("PUT", f"{TEMPLATES}/{_seg(template_id)}", json=template)
 
     def delete(self, template_id: str) -> None:
         """Delete a template."""
-        self._c.call("DELETE", f"{TEMPLATES}/{template_id}")
+        self._c.call("DELETE", f"{TEMPLATES}/{_seg(template_id)}")
+
+
+def _seg(value: str) -> str:
+    """An id as one URL path segment: ``/``, ``?``, ``#``, spaces and dot segments escaped,
+    so a typed id can never reach another resource (``x/../../templates``)."""
+    text = str(value)
+    if not text:
+        raise ValueError("an id must not be empty")
+    segment = quote(text, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _flag(value: bool) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, quote
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -109,6 +109,8 @@ class Api:
                 return self.render(request, *handler(request, merchant, body))
             except ApiError as exc:
                 return self.fail(request, exc)
+            except ClientDisconnect:  # the caller gave up before sending its body: not our error
+                return Response(status_code=499)
             except Exception:
                 log.exception("emulator error on %s %s", request.method, request.url.path)
                 return self.fail(request, ApiError(500))
