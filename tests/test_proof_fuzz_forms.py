@@ -7,8 +7,9 @@ a single HTTP request (a transport wrapper counts every request on the wire, tok
 included) nor change the emulator's records. Valid input, generated the same way, must be
 accepted and created with the total the form showed, so the properties can fail both ways.
 
-Cases that the forms let through to PayPal (who then refuses them with a 400) are bugs of the
-forms; each has a test below marked ``xfail(strict=True)`` that names the cause and the fix.
+The last tests pin cases the forms once let through to PayPal (who then refused them with a
+400): non-ASCII digits, PayPal's maximum lengths, its email pattern, a past due date with a
+blank invoice date, unpaired surrogates, and invoice ids with path characters.
 """
 
 from __future__ import annotations
@@ -490,7 +491,7 @@ def cancel(rig: Rig, tmp_path_factory: pytest.TempPathFactory) -> CancelForm:
 # --- bugs: input the forms let through, which PayPal then refuses ------------------------------
 #
 # Each case is bad by PayPal's rules (the first test shows the emulator refusing it with a 400);
-# the form should refuse it before sending. Until the forms are fixed the xfail tests fail.
+# the form refuses it before sending.
 
 #: (field, value, where the form should show the message)
 LET_THROUGH = [
@@ -538,7 +539,6 @@ def test_each_input_below_is_one_paypal_refuses(rig: Rig, field: str, value: Any
 # (and Decimal accepts them); InvoiceForm.validate() checks none of PayPal's maximum lengths;
 # its email pattern (ppnb/widgets/_common.py EMAIL) allows a domain starting with '-' or '"';
 # and with a blank invoice date it does not compare a specified due date with today.
-@pytest.mark.xfail(strict=True, reason="bug: InvoiceForm sends input PayPal refuses (400)")
 @pytest.mark.parametrize(("field", "value", "key"), LET_THROUGH)
 def test_form_refuses_what_paypal_would_refuse(rig: Rig, field: str, value: Any,
                                                key: str) -> None:
@@ -548,7 +548,6 @@ def test_form_refuses_what_paypal_would_refuse(rig: Rig, field: str, value: Any,
 
 # An unpaired surrogate passes validate(); submit() then raises TypeError from orjson.dumps
 # (ppnb/widgets/_invoice.py submit), which ipywidgets swallows into a log record.
-@pytest.mark.xfail(strict=True, reason="bug: an unpaired surrogate raises in submit()")
 def test_unpaired_surrogate_is_refused_with_a_message(rig: Rig) -> None:
     reset(rig.form)
     fill_item(rig.form, name="Work \ud800")
@@ -557,7 +556,6 @@ def test_unpaired_surrogate_is_refused_with_a_message(rig: Rig) -> None:
 
 # ppnb/widgets/_invoice.py _why() words every precision error with the currency's decimals, so
 # a quantity or percent with 6 decimals is told "takes at most 2 decimals in USD" (5 are allowed).
-@pytest.mark.xfail(strict=True, reason="bug: wrong decimals named for quantities and percents")
 @pytest.mark.parametrize("field", ["quantity", "tax", "discount"])
 def test_quantity_and_percent_precision_message_names_five_decimals(rig: Rig,
                                                                     field: str) -> None:
@@ -578,7 +576,6 @@ def test_the_client_escapes_ids_in_paths(rig: Rig, typed: str) -> None:
 # The action forms accept any typed invoice id, and ppnb/client/_client.py puts ids into URL
 # paths unescaped: "x/../../templates" makes SendForm.submit() read the template list and raise
 # KeyError('detail') in ppnb/actions.py _units, which ipywidgets swallows.
-@pytest.mark.xfail(strict=True, reason="bug: action forms accept ids with path characters")
 @pytest.mark.parametrize("typed", ["x/../../templates", "INV2-AAAA?x=1", "INV2 AAAA"])
 def test_send_form_refuses_an_invoice_id_with_path_characters(rig: Rig, typed: str) -> None:
     form = SendForm(rig.client, typed, today=TODAY)

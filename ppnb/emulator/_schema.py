@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..limits import EMAIL as EMAIL_PATTERN
+from ..limits import EMAIL_LENGTH, MAX_LENGTH
 from ._errors import ApiError, Detail
 
 MAX_DETAILS = 10
@@ -235,7 +237,7 @@ MONEY_VALUE = Str(32, pattern=_NUMBER, desc=None)
 MONEY = Obj({"currency_code": CURRENCY, "value": MONEY_VALUE}, required=("currency_code", "value"))
 PERCENT = Str(32, pattern=_NUMBER)
 EMAIL = Str(
-    254, 3, pattern=r"^[^@\s]+@[^@\s\"\-][^@\s]*\.[^@\s]+$",
+    EMAIL_LENGTH[1], EMAIL_LENGTH[0], pattern=EMAIL_PATTERN.pattern,
     desc="Email address length should be between 3 and 254.",
 )
 COUNTRY = Str(2, 2, pattern=r"^([A-Z]{2}|C2)$", desc="Country code is invalid.")
@@ -255,8 +257,10 @@ INVOICE_STATUSES = (
 NAME = Obj(
     {
         "prefix": Str(140),
-        "given_name": Str(140, desc="Given name length should be less than 140 characters."),
-        "surname": Str(140, desc="Surname length should be less than 140 characters."),
+        "given_name": Str(MAX_LENGTH["given_name"],
+                          desc="Given name length should be less than 140 characters."),
+        "surname": Str(MAX_LENGTH["surname"],
+                       desc="Surname length should be less than 140 characters."),
         "middle_name": Str(140),
         "suffix": Str(140),
         "alternate_full_name": Str(300),
@@ -288,7 +292,8 @@ PHONE = Obj(
     },
     required=("country_code", "national_number", "phone_type"),
 )
-BUSINESS = Str(300, desc="Business name length should be less than 300 characters.")
+BUSINESS = Str(MAX_LENGTH["business_name"],
+               desc="Business name length should be less than 300 characters.")
 CONTACT = Obj({"business_name": BUSINESS, "name": NAME, "address": ADDRESS})
 BILLING = Obj(
     {
@@ -321,7 +326,8 @@ TAX = Obj(
 DISCOUNT = Obj({"percent": PERCENT, "amount": MONEY})
 ITEM = Obj(
     {
-        "name": Str(200, desc="Item name length should be less than 200 characters."),
+        "name": Str(MAX_LENGTH["item_name"],
+                    desc="Item name length should be less than 200 characters."),
         "description": Str(1000,
                            desc="Item description length should be less than 1000 characters."),
         "quantity": Str(14, 1, pattern=_NUMBER, desc="Item quantity length should be 1 and 14."),
@@ -343,20 +349,23 @@ ATTACHMENT = Obj(
     }
 )
 _DETAIL_COMMON: dict[str, Node] = {
-    "reference": Str(120, desc="Reference field length should be less than 120 characters."),
+    "reference": Str(MAX_LENGTH["reference"],
+                     desc="Reference field length should be less than 120 characters."),
     "currency_code": CURRENCY,
-    "note": Str(4000, desc="Invoice note length should be less than 4000 characters."),
+    "note": Str(MAX_LENGTH["note"],
+                desc="Invoice note length should be less than 4000 characters."),
     "terms_and_conditions": Str(
         4000, desc="Terms and Conditions length should be less than 4000 characters."
     ),
-    "memo": Str(500, desc="Memo length should be less than 4000 characters."),
+    "memo": Str(MAX_LENGTH["memo"], desc="Memo length should be less than 4000 characters."),
     "attachments": Arr(ATTACHMENT, 5),
 }
 INVOICE_DETAIL = Obj(
     {
         **_DETAIL_COMMON,
         "invoice_number": Str(
-            25, desc="Invoice number length should be less than 25 characters."
+            MAX_LENGTH["invoice_number"],
+            desc="Invoice number length should be less than 25 characters.",
         ),
         "invoice_date": Date("Invoice date is invalid."),
         "payment_term": Obj(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +18,9 @@ import pandas as pd
 from ..actions import bulk
 from ..client import Client, PayPalError
 from ._common import Field, InvoicePicker, button, emails, error_html, is_email, row_error_html
+
+#: What an invoice id looks like (PayPal's are ``INV2-XXXX-...``).
+_INVOICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,126}")
 
 
 class ActionForm(w.VBox):
@@ -109,6 +113,9 @@ class ActionForm(w.VBox):
         errors: dict[str, str] = {}
         if not self.picker.value:
             errors["invoice"] = "choose an invoice"
+        elif not _INVOICE_ID.fullmatch(self.picker.value.strip()):
+            errors["invoice"] = (f"{self.picker.value!r} is not an invoice id (letters, digits "
+                                 "and dashes, like INV2-ABCD-...)")
         if "additional_recipients" in self.inputs:
             bad = [e for e in emails(self._inputs["additional_recipients"].value)
                    if not is_email(e)]

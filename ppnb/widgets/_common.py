@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,15 +10,15 @@ import ipywidgets as w
 import pandas as pd
 
 from ..client import APIError, Client, PayPalError
+from ..limits import EMAIL, EMAIL_LENGTH
 from ..money import format_amount, from_minor
-
-#: Email syntax as forms check it before PayPal does: one @, a dot in the domain, no spaces.
-EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;.]+$")
 
 
 def is_email(text: str) -> bool:
-    """Whether ``text`` looks like an email address."""
-    return bool(EMAIL.match(text))
+    """Whether PayPal accepts ``text`` as an email address (its pattern and length; no
+    commas or semicolons, which separate addresses in a list)."""
+    low, high = EMAIL_LENGTH
+    return low <= len(text) <= high and bool(EMAIL.match(text)) and not set(",;") & set(text)
 
 
 def emails(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import html
 import uuid
 from decimal import Decimal
@@ -12,6 +13,7 @@ import ipywidgets as w
 import orjson
 
 from ..client import APIError, Client, PayPalError
+from ..limits import EMAIL_LENGTH, MAX_LENGTH
 from ..money import CURRENCY_DECIMALS, MoneyError, decimals, format_amount, parse_amount
 from ..totals import TotalsError, compute
 from ._common import Field, button, error_html, invoice_link, is_email
@@ -91,6 +93,9 @@ class InvoiceForm(w.VBox):
         The starting currency.
     templates
         Offer the merchant's templates (one ``templates.list`` call) to pre-fill the form.
+    today
+        The date a blank invoice date stands for, to check a specified due date against;
+        by default the client's :meth:`~ppnb.client.Client.today`, read when first needed.
 
     Attributes
     ----------
@@ -100,9 +105,10 @@ class InvoiceForm(w.VBox):
         The last API error (the form keeps its input).
     """
 
-    def __init__(self, client: Client, *, currency: str = "USD", templates: bool = True
-                 ) -> None:
+    def __init__(self, client: Client, *, currency: str = "USD", templates: bool = True,
+                 today: dt.date | None = None) -> None:
         self._client = client
+        self._today = today
         self.result: dict[str, Any] | None = None
         self.error: PayPalError | None = None
         self._pending: tuple[bytes, str] | None = None
@@ -220,10 +226,16 @@ class InvoiceForm(w.VBox):
             errors["items"] = "add at least one item"
         elif len(self.items) > MAX_ITEMS:
             errors["items"] = f"at most {MAX_ITEMS} items ({len(self.items)} given)"
+        for key, widget, limit in self._texts():
+            problem = _text_problem(widget.value, limit)
+            if problem and key not in errors:
+                errors[key] = problem
         for n, row in enumerate(self.items, 1):
             problems = []
             if not row.name.value.strip():
                 problems.append("name required")
+            elif problem := _text_problem(row.name.value, MAX_LENGTH["item_name"]):
+                problems.append(f"name {problem}")
             for label, widget, check in (
                 ("quantity", row.quantity, _quantity),
                 ("unit amount", row.unit, lambda t: _money(t, currency)),
@@ -237,7 +249,8 @@ class InvoiceForm(w.VBox):
                 try:
                     check(widget.value)
                 except MoneyError as exc:
-                    problems.append(f"{label} {_why(exc, currency)}")
+                    places = None if label == "unit amount" else 5  # quantities and percents
+                    problems.append(f"{label} {_why(exc, currency, places)}")
             if problems:
                 errors[f"item {n}"] = "; ".join(problems)
         issued, due = self._invoice_date.value, self._due_date.value
@@ -246,6 +259,9 @@ class InvoiceForm(w.VBox):
                 errors["due_date"] = "required for DUE_ON_DATE_SPECIFIED"
             elif issued is not None and due < issued:
                 errors["due_date"] = f"{due} is before the invoice date {issued}"
+            elif issued is None and due < self.today:
+                errors["due_date"] = (f"{due} is before today ({self.today}), which PayPal "
+                                      "takes as the invoice date when it is blank")
         if self._partial.value and self._minimum.value.strip():
             try:
                 _money(self._minimum.value, currency)
@@ -263,6 +279,25 @@ class InvoiceForm(w.VBox):
                     errors["partial"] = "minimum is more than the total"
         self._show(errors, None if errors else total)
         return errors
+
+    def _texts(self) -> list[tuple[str, Any, int]]:
+        """The free-text fields: error key, widget, PayPal's longest value."""
+        return [("email", self._email, EMAIL_LENGTH[1]),
+                ("given_name", self._given, MAX_LENGTH["given_name"]),
+                ("surname", self._surname, MAX_LENGTH["surname"]),
+                ("business", self._business, MAX_LENGTH["business_name"]),
+                ("number", self._number, MAX_LENGTH["invoice_number"]),
+                ("reference", self._reference, MAX_LENGTH["reference"]),
+                ("memo", self._memo, MAX_LENGTH["memo"]),
+                ("note", self._note, MAX_LENGTH["note"])]
+
+    @property
+    def today(self) -> dt.date:
+        """The date PayPal gives an invoice whose date is left blank: the ``today`` given to
+        the form, else the client's (the emulator's clock, or the UTC date), read once."""
+        if self._today is None:
+            self._today = self._client.today()
+        return self._today
 
     @property
     def value(self) -> dict[str, Any]:
@@ -432,8 +467,24 @@ class InvoiceForm(w.VBox):
                                  f"{format_amount(total, currency)} {currency}</b>")
 
 
-def _why(exc: MoneyError, currency: str) -> str:
+def _text_problem(text: str, limit: int) -> str | None:
+    """What is wrong with a typed text for PayPal: too long, or not encodable (a lone
+    surrogate, which no JSON encoder can send)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a character that cannot be sent (an unpaired surrogate)"
+    if len(text) > limit:
+        return f"is {len(text)} characters; PayPal takes at most {limit}"
+    return None
+
+
+def _why(exc: MoneyError, currency: str, places: int | None = None) -> str:
+    """Why an amount (``places=None``: the currency's decimals) or a quantity or percent
+    (``places=5``) was refused, in words."""
     if exc.reason == "precision":
+        if places is not None:
+            return f"takes at most {places} decimals"
         places = decimals(currency)
         return (f"takes no decimals in {currency}" if places == 0
                 else f"takes at most {places} decimals in {currency}")
