@@ -236,10 +236,8 @@ def ends_so_far(journal: Path, child: subprocess.Popen[bytes], *, at_least: int)
     return seen
 
 
-# ppnb/actions.py: the Journal cuts a line torn by a crash before appending (_drop_torn_tail),
-# but ReminderLedger._write appends after it, and _read_lines stops at the first line it cannot
-# decode; so after one torn ledger line, every later reminder (and MAX_REMINDERS_PER_DAY
-# marker) of that day is ignored: the plan and RemindForm undercount.
+# Another process may die in the middle of a ledger line; the reminders and
+# MAX_REMINDERS_PER_DAY markers written after it must still count (they once did not).
 def test_a_torn_reminder_ledger_line_hides_nothing_after_it(tmp_path: Path) -> None:
     ledger = ReminderLedger(tmp_path)
     ledger.record("INV2-A", TODAY, "request-a")

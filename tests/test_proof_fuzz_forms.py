@@ -535,10 +535,9 @@ def test_each_input_below_is_one_paypal_refuses(rig: Rig, field: str, value: Any
     assert refused.value.status == 400
 
 
-# The form lets these through: ppnb/money.py's _NUMBER uses \d, which matches any Unicode digit
-# (and Decimal accepts them); InvoiceForm.validate() checks none of PayPal's maximum lengths;
-# its email pattern (ppnb/widgets/_common.py EMAIL) allows a domain starting with '-' or '"';
-# and with a blank invoice date it does not compare a specified due date with today.
+# Once let through: \d in ppnb/money.py matched any script's digits; the form checked none of
+# PayPal's maximum lengths; its email pattern allowed a domain starting with '-' or '"'; and with
+# a blank invoice date it did not compare a specified due date with today.
 @pytest.mark.parametrize(("field", "value", "key"), LET_THROUGH)
 def test_form_refuses_what_paypal_would_refuse(rig: Rig, field: str, value: Any,
                                                key: str) -> None:
@@ -546,16 +545,16 @@ def test_form_refuses_what_paypal_would_refuse(rig: Rig, field: str, value: Any,
     assert_refused(rig, rig.form, key)
 
 
-# An unpaired surrogate passes validate(); submit() then raises TypeError from orjson.dumps
-# (ppnb/widgets/_invoice.py submit), which ipywidgets swallows into a log record.
+# An unpaired surrogate once passed validate(), and submit() raised TypeError from orjson.dumps,
+# which ipywidgets swallowed into a log record.
 def test_unpaired_surrogate_is_refused_with_a_message(rig: Rig) -> None:
     reset(rig.form)
     fill_item(rig.form, name="Work \ud800")
     assert_refused(rig, rig.form, "item 1")
 
 
-# ppnb/widgets/_invoice.py _why() words every precision error with the currency's decimals, so
-# a quantity or percent with 6 decimals is told "takes at most 2 decimals in USD" (5 are allowed).
+# A quantity or percent with 6 decimals was once told "takes at most 2 decimals in USD" (the
+# currency's); quantities and percents take 5.
 @pytest.mark.parametrize("field", ["quantity", "tax", "discount"])
 def test_quantity_and_percent_precision_message_names_five_decimals(rig: Rig,
                                                                     field: str) -> None:
@@ -564,18 +563,17 @@ def test_quantity_and_percent_precision_message_names_five_decimals(rig: Rig,
     assert "5 decimals" in assert_refused(rig, rig.form, "item 1")
 
 
-# ppnb/client/_client.py puts ids into paths unescaped, and httpx resolves the dot segments:
-# client.invoices.get("x/../../templates") reads the template list instead of raising NotFound
-# (and delete("../templates/TEMP-...") would delete a template). The root of the next bug.
+# Ids once went into paths unescaped and httpx resolved the dot segments:
+# client.invoices.get("x/../../templates") read the template list instead of raising NotFound
+# (and delete("../templates/TEMP-...") would have deleted a template).
 @pytest.mark.parametrize("typed", ["x/../../templates", "../templates"])
 def test_the_client_escapes_ids_in_paths(rig: Rig, typed: str) -> None:
     with pytest.raises(NotFound):
         rig.client.invoices.get(typed)
 
 
-# The action forms accept any typed invoice id, and ppnb/client/_client.py puts ids into URL
-# paths unescaped: "x/../../templates" makes SendForm.submit() read the template list and raise
-# KeyError('detail') in ppnb/actions.py _units, which ipywidgets swallows.
+# The action forms once accepted any typed invoice id: "x/../../templates" made
+# SendForm.submit() read the template list and raise KeyError('detail'), swallowed by ipywidgets.
 @pytest.mark.parametrize("typed", ["x/../../templates", "INV2-AAAA?x=1", "INV2 AAAA"])
 def test_send_form_refuses_an_invoice_id_with_path_characters(rig: Rig, typed: str) -> None:
     form = SendForm(rig.client, typed, today=TODAY)
