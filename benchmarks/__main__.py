@@ -23,8 +23,8 @@ import time
 #: (module, arguments for the full run, arguments for --quick)
 RUNS = [
     ("pull", ["--invoices", "100000"], ["--invoices", "10000"]),
-    ("flatten", ["--invoices", "100000", "--repeat", "2"], ["--invoices", "10000"]),
-    ("emulator", ["--invoices", "50000", "--requests", "1000"],
+    ("flatten", ["--invoices", "100000", "--repeat", "1"], ["--invoices", "10000"]),
+    ("emulator", ["--invoices", "30000", "--requests", "1000"],
      ["--invoices", "5000", "--requests", "300"]),
     ("analysis", [], ["--invoices", "100000"]),
     ("bulk", ["--invoices", "1000"], ["--invoices", "200"]),
@@ -32,7 +32,8 @@ RUNS = [
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    whole = abs(value) >= 100 or float(value).is_integer()
+    return f"{value:,.0f}" if whole else f"{value:,.2f}"
 
 
 def _ratio(figure: dict) -> str:

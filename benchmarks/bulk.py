@@ -93,7 +93,7 @@ def run(invoices: int = 1000) -> list[dict]:
     print(f"ppnb.bulk ok: {ok:,}; speed-up over the loop: {loop_s / ppnb_s:.1f}x")
     return [{"figure": f"{len(ids):,} bulk reminders (ppnb.bulk)", "value": ppnb_s, "unit": "s",
              "baseline": "one-by-one remind loop", "baseline_value": loop_s,
-             "ratio": loop_s / ppnb_s, "goal": "",
+             "goal": "", "lower_is_better": True,
              "note": f"{ppnb_requests:,} requests (loop {loop_requests:,}); "
                      f"{ppnb_reminded:,} reminders applied"}]
 

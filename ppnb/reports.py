@@ -479,35 +479,32 @@ def _write_roll_sheet(sheet: Any, book: _Book, formats: _Formats) -> None:
     for currency in [str(c) for c in roll.amounts.index.get_level_values(0).unique()]:
         amounts = roll.amounts.xs(currency, level=0)
         rates = roll.rates.xs(currency, level=0)
-        for title, block, kind in ((f"{currency}: amounts", amounts, "money"),
-                                   (f"{currency}: rates", rates, "pct")):
-            sheet.write_string(row, 0, title, formats("bold"))
-            row += 1
-            sheet.write_string(row, 0, "from \\ to", formats("header"))
-            for col, name in enumerate(block.columns, start=1):
-                sheet.write_string(row, col, str(name), formats("header"))
-            for state, values in block.iterrows():
-                row += 1
-                sheet.write_string(row, 0, str(state), formats("bold"))
-                for col, value in enumerate(values, start=1):
-                    _write_cell(sheet, row, col, value, kind, currency, formats)
-            row += 2
+        blocks = [(f"{currency}: amounts", "from \\ to", amounts, "money"),
+                  (f"{currency}: rates", "from \\ to", rates, "pct")]
         expected = _expected(roll, currency)
         if expected is not None:
-            sheet.write_string(row, 0, f"{currency}: expected collection per bucket",
-                               formats("bold"))
-            row += 1
-            sheet.write_string(row, 0, "bucket", formats("header"))
-            for col, name in enumerate(expected.columns, start=1):
-                sheet.write_string(row, col, str(name), formats("header"))
-            for state, values in expected.iterrows():
-                row += 1
-                sheet.write_string(row, 0, str(state), formats("bold"))
-                for col, value in enumerate(values, start=1):
-                    _write_cell(sheet, row, col, value, "pct", currency, formats)
-            row += 2
+            blocks.append((f"{currency}: expected collection per bucket", "bucket", expected,
+                           "pct"))
+        for title, corner, block, kind in blocks:
+            row = _write_block(sheet, row, title, corner, block, kind, currency, formats)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 12, 14)
+
+
+def _write_block(sheet: Any, row: int, title: str, corner: str, block: pd.DataFrame, kind: str,
+                 currency: str, formats: _Formats) -> int:
+    """A titled table with its index as the first column; returns the row after the gap."""
+    sheet.write_string(row, 0, title, formats("bold"))
+    row += 1
+    sheet.write_string(row, 0, corner, formats("header"))
+    for col, name in enumerate(block.columns, start=1):
+        sheet.write_string(row, col, str(name), formats("header"))
+    for state, values in block.iterrows():
+        row += 1
+        sheet.write_string(row, 0, str(state), formats("bold"))
+        for col, value in enumerate(values, start=1):
+            _write_cell(sheet, row, col, value, kind, currency, formats)
+    return row + 2
 
 
 def _expected(roll: RollRates, currency: str) -> pd.DataFrame | None:

@@ -45,6 +45,15 @@ def api(merchants: Callable[[], Api]) -> Api:
     return merchants()
 
 
+@pytest.fixture(scope="module")
+def frozen() -> Iterator[RunningEmulator]:
+    """A private emulator for one test module, its clock frozen at 2025-01-15 09:00 UTC (for
+    per-day rules such as reminders, and emulator-wide settings such as faults)."""
+    with start(clock=Clock(dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC), frozen=True)) as served:
+        yield served
+    served.emulator.close()
+
+
 @pytest.fixture
 def timed() -> Iterator[tuple[RunningEmulator, Api]]:
     """A private emulator with a frozen clock at 2025-01-15 09:00 UTC, for time-based rules."""

@@ -17,19 +17,16 @@ from helpers import new_merchant
 
 from ppnb.actions import BulkError, JobBusy, Journal, ReminderLedger, bulk, request_id
 from ppnb.client import Client, RetryPolicy
-from ppnb.emulator import Clock, RunningEmulator, start
+from ppnb.emulator import RunningEmulator
 from ppnb.pager import fetch_invoices
 
 TODAY = dt.date(2025, 1, 15)
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[RunningEmulator]:
+def running(frozen: RunningEmulator) -> RunningEmulator:
     """A private emulator (faults are emulator-wide) frozen at 2025-01-15 09:00 UTC."""
-    clock = Clock(dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC), frozen=True)
-    with start(clock=clock) as served:
-        yield served
-    served.emulator.close()
+    return frozen
 
 
 @pytest.fixture

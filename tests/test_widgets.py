@@ -18,7 +18,7 @@ from helpers import new_merchant
 from traitlets import log as traitlets_log
 
 from ppnb.client import Client
-from ppnb.emulator import Clock, RunningEmulator, start
+from ppnb.emulator import RunningEmulator
 from ppnb.pager import fetch_invoices
 from ppnb.widgets import BulkAction, CancelForm, InvoiceForm, RemindForm, SendForm
 
@@ -26,12 +26,9 @@ TODAY = dt.date(2025, 1, 15)
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[RunningEmulator]:
+def running(frozen: RunningEmulator) -> RunningEmulator:
     """An emulator whose clock is frozen at 2025-01-15 09:00 UTC (reminders count per day)."""
-    clock = Clock(dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC), frozen=True)
-    with start(clock=clock) as served:
-        yield served
-    served.emulator.close()
+    return frozen
 
 
 @pytest.fixture
