@@ -70,3 +70,18 @@ def test_notebook_runs_headless(book: dict[str, str], path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     text = json.dumps([cell.get("outputs", []) for cell in cells])
     assert book["secret"] not in text  # the emulator's client secret never reaches a notebook
+
+
+def test_report_notebook_takes_papermill_parameters(book: dict[str, str]) -> None:
+    import papermill
+
+    out = Path(book["out"]) / "papermill"
+    out.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(str(NOTEBOOKS / "05_report.ipynb"), str(out / "05.ipynb"),
+                               parameters={"as_of": "2025-06-30", "out": "ar.html"},
+                               cwd=str(out), progress_bar=False, kernel_name="python3")
+    html = (out / "ar.html").read_text()
+    assert "2025-06-30" in html and book["secret"] not in html
+    executed = nbformat.read(out / "05.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and 'as_of = "2025-06-30"' in injected[0].source
