@@ -93,7 +93,7 @@ def _seed_if_empty(base_url: str, client_id: str, client_secret: str, *, choice:
         if client.invoices.list(page_size=1, total_required=True).get("total_items", 0):
             return
     params = [] if choice.lower() == "demo" else ["--params", choice]
-    print("an empty book: seeding the demo book (about 2,000 invoices) ...", flush=True)
+    print("an empty book: seeding the demo book through the API ...", flush=True)
     seed_elsewhere(base_url, client_id, client_secret, ["--dataset", "demo", *params])
 
 
