@@ -5,7 +5,9 @@ in this process (seeding the demo book the first time, see :func:`ppnb.connect`)
 either starts JupyterLab on the notebooks, or (``--headless``) executes every notebook top to
 bottom with nbclient and writes the executed copies and the report they export to an output
 folder. Kernels reach the same book with no configuration: ``PPNB_EMULATOR_DB`` points them
-at the file this process serves, and ``ppnb.connect()`` joins the server that holds it.
+at the file this process serves, and ``ppnb.connect()`` joins the server that holds it. With
+``PPNB_ENV=sandbox`` or ``live`` no emulator is started: the kernels' ``connect()`` goes to
+PayPal.
 """
 
 from __future__ import annotations
@@ -88,10 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve (and seed) the book, then JupyterLab, or every notebook executed headless."""
-    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
-    base_url = serve_book(args.db)
-    print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
+    target = os.environ.get("PPNB_ENV", "emulator").lower()
+    if target == "emulator":
+        Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+        print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
+        base_url = serve_book(args.db)
+        print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
+    else:  # the kernels' ppnb.connect() goes to PayPal; no local book to serve
+        print(f"PPNB_ENV={target}: the notebooks work on PayPal {target}", flush=True)
     if not args.headless:
         return run_lab(port=args.port)
     for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
