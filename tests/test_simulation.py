@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import Api, new_merchant
+from helpers import Api, invoice_body, new_merchant
 
 from ppnb.emulator import ClockError, RunningEmulator, start
 
@@ -93,7 +93,17 @@ def test_reminder_limit_resets_at_the_day_boundary(timed: Timed) -> None:
 
 def test_the_customer_pays_through_paypal(timed: Timed) -> None:
     running, api = timed
-    invoice_id = api.sent()["id"]  # 100.00 USD
+    whole = api.sent()["id"]  # 100.00 USD, partial payments not allowed
+    assert sim(running, "POST", f"/invoices/{whole}/pay", {"amount": "30.00"}, 422)[
+        "details"][0]["issue"] == "PARTIAL_PAYMENT_NOT_ALLOWED"
+    body = invoice_body()
+    body["configuration"] = {"partial_payment": {
+        "allow_partial_payment": True,
+        "minimum_amount_due": {"currency_code": "USD", "value": "20.00"}}}
+    invoice_id = api.post(INV, body).json()["id"]
+    assert api.send(invoice_id).status_code == 200
+    assert sim(running, "POST", f"/invoices/{invoice_id}/pay", {"amount": "10.00"}, 422)[
+        "details"][0]["issue"] == "AMOUNT_BELOW_MINIMUM"
     part = sim(running, "POST", f"/invoices/{invoice_id}/pay", {"amount": "30.00"})
     assert part["status"] == "PARTIALLY_PAID"
     rest = sim(running, "POST", f"/invoices/{invoice_id}/pay", {"date": "2025-01-10"})

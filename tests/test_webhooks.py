@@ -254,7 +254,8 @@ def test_every_event_type_reaches_the_log(rig: Rig) -> None:
     rig.settled()  # a delivery signed before the jump would be refused once, then retried
     moved = httpx.post(f"{rig.running.base_url}/_emulator/clock", json={"advance_days": 2})
     assert moved.json()["fired"] == [c]  # the clock sends it
-    d = client.invoices.create(invoice_body())["id"]
+    d = client.invoices.create({**invoice_body(), "configuration": {
+        "partial_payment": {"allow_partial_payment": True}}})["id"]
     client.invoices.send(d)
     emulator.pay(d, "40.00")  # the customer pays part, as Emulator.pay
 

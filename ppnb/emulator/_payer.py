@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..money import MoneyError, format_amount, parse_amount
-from ._errors import ApiError, error
+from ..money import format_amount
+from ._errors import ApiError
 from ._qr import qr_png
 from ._service import SENT_STATES, Invoicing
 
@@ -104,8 +104,6 @@ class PayerPage:
         except ApiError as exc:
             return _not_found(invoice_id, exc)
         try:
-            if amount is not None:
-                amount = _check_amount(doc, amount)
             self.service.pay_as_customer(invoice_id, amount=amount)
         except ApiError as exc:
             if exc.status == 404:
@@ -125,44 +123,6 @@ class PayerPage:
         url = doc["detail"]["metadata"]["recipient_view_url"].replace(self.service.base, base)
         return Response(qr_png(url, QR_SIZE, QR_SIZE), media_type="image/png",
                         headers={"cache-control": "no-store"})
-
-
-def _check_amount(doc: dict[str, Any], text: str) -> str:
-    """Validate a payer-chosen amount against the invoice's partial-payment settings.
-
-    PayPal's payer page only lets the customer change the amount when the merchant allowed
-    partial payments, and then not below ``minimum_amount_due`` (unless less than that is
-    left to pay). Over-payment is left to the service, which refuses it atomically.
-
-    Returns
-    -------
-    str
-        The amount with exactly the currency's decimals (``"30"`` → ``"30.00"``).
-
-    Raises
-    ------
-    ApiError
-        422 for an amount that is not a number, not positive, or not allowed here.
-    """
-    currency = doc["detail"]["currency_code"]
-    try:
-        amount = parse_amount(text, currency)
-    except MoneyError as exc:
-        raise error(422, "INVALID_AMOUNT", f"Enter an amount such as {doc['due_amount']['value']}"
-                    f" ({exc}).", "amount", text) from None
-    due = Decimal(doc["due_amount"]["value"])
-    partial = (doc.get("configuration") or {}).get("partial_payment") or {}
-    if amount <= 0:
-        raise error(422, "INVALID_AMOUNT", "The amount must be more than zero.", "amount", text)
-    if amount < due and not partial.get("allow_partial_payment"):
-        raise error(422, "PARTIAL_PAYMENT_NOT_ALLOWED",
-                    f"This invoice must be paid in full ({_money(doc['due_amount'])}).",
-                    "amount", text)
-    minimum = partial.get("minimum_amount_due")
-    if minimum and amount < min(Decimal(minimum["value"]), due):
-        raise error(422, "AMOUNT_BELOW_MINIMUM",
-                    f"The minimum payment is {_money(minimum)}.", "amount", text)
-    return format_amount(amount, currency)
 
 
 def _describe(exc: ApiError) -> str:

@@ -1038,13 +1038,17 @@ class Invoicing:
     def pay_as_customer(self, invoice_id: str, amount: str | None = None,
                         payment_date: str | None = None) -> dict[str, str]:
         """The customer pays through PayPal: a ``PAYPAL`` payment of ``amount`` (default:
-        all that is due) on ``payment_date`` (default: today)."""
+        all that is due) on ``payment_date`` (default: today).
+
+        As on PayPal's payer page, a smaller amount is accepted only when the invoice allows
+        partial payments, and not below its ``minimum_amount_due`` (422 otherwise).
+        """
         merchant = self._owner(invoice_id)
         body: dict[str, Any] = {"method": "PAYPAL"}
-        if amount is not None:
-            currency = orjson.loads(self.get_invoice(merchant, invoice_id))["detail"][
-                "currency_code"]
-            body["amount"] = {"currency_code": currency, "value": amount}
+        if amount is not None:  # the payer page's rules: partial only if allowed, >= minimum
+            doc = orjson.loads(self.get_invoice(merchant, invoice_id))
+            body["amount"] = {"currency_code": doc["detail"]["currency_code"],
+                              "value": _customer_amount(doc, str(amount))}
         if payment_date is not None:
             body["payment_date"] = payment_date
         with self.store.transaction():
@@ -1298,3 +1302,42 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _customer_amount(doc: dict[str, Any], text: str) -> str:
+    """Check an amount the customer chose against the invoice's partial-payment settings.
+
+    PayPal's payer page only lets the customer change the amount when the merchant allowed
+    partial payments, and then not below ``minimum_amount_due`` (unless less than that is
+    left to pay). Over-payment is left to the service, which refuses it atomically.
+
+    Returns
+    -------
+    str
+        The amount with exactly the currency's decimals (``"30"`` → ``"30.00"``).
+
+    Raises
+    ------
+    ApiError
+        422 for an amount that is not a number, not positive, or not allowed here.
+    """
+    currency = doc["detail"]["currency_code"]
+    try:
+        amount = parse_amount(text, currency)
+    except MoneyError as exc:
+        raise error(422, "INVALID_AMOUNT", f"Enter an amount such as {doc['due_amount']['value']}"
+                    f" ({exc}).", "amount", text) from None
+    due = Decimal(doc["due_amount"]["value"])
+    partial = (doc.get("configuration") or {}).get("partial_payment") or {}
+    if amount <= 0:
+        raise error(422, "INVALID_AMOUNT", "The amount must be more than zero.", "amount", text)
+    if amount < due and not partial.get("allow_partial_payment"):
+        raise error(422, "PARTIAL_PAYMENT_NOT_ALLOWED",
+                    "This invoice must be paid in full "
+                    f"({doc['due_amount']['value']} {currency}).",
+                    "amount", text)
+    minimum = partial.get("minimum_amount_due")
+    if minimum and amount < min(Decimal(minimum["value"]), due):
+        raise error(422, "AMOUNT_BELOW_MINIMUM",
+                    f"The minimum payment is {minimum['value']} {currency}.", "amount", text)
+    return format_amount(amount, currency)
