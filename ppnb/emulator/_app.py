@@ -99,7 +99,8 @@ class Api:
 
         async def run(request: Request) -> Response:
             try:
-                self.service.webhooks.seen(self._base(request))
+                if self.service.webhooks.base_url is None:  # learnt once, from a request
+                    self.service.webhooks.seen(self._base(request))
                 self.service.tick()
                 merchant = self._merchant(request)
                 raw, body = await self._json(request)
