@@ -36,6 +36,7 @@ _EXPORTS = {
     "customer_view": "ppnb.analysis",
     "month_ends": "ppnb.analysis",
     "bulk": "ppnb.actions",
+    "report": "ppnb.reports",
 }
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "kpis",
     "load",
     "month_ends",
+    "report",
     "roll_rates",
     "sync",
 ]

@@ -10,7 +10,8 @@ import pytest
 @pytest.mark.parametrize("module", ["ppnb", "ppnb.client", "ppnb.emulator", "ppnb.frames",
                                     "ppnb.money", "ppnb.pager", "ppnb.snapshot",
                                     "ppnb.analysis", "ppnb.webhooks", "ppnb.actions",
-                                    "ppnb.widgets"])
+                                    "ppnb.widgets", "ppnb.reports", "ppnb.plots",
+                                    "ppnb.limits", "ppnb.totals", "ppnb.seed", "ppnb.lab"])
 def test_all_names_exist_and_are_public(module: str) -> None:
     mod = importlib.import_module(module)
     assert len(set(mod.__all__)) == len(mod.__all__), "a name is listed twice"
