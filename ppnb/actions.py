@@ -639,7 +639,8 @@ def bulk(
     progress
         Show a tqdm bar with live ok / skipped / failed counts.
     today
-        The UTC day reminders are counted on (default: today's UTC date).
+        The day reminders are counted on (default: ``client.today()``, the emulator's clock,
+        or the UTC date on PayPal, which counts per UTC day).
     on_update
         Called in the calling thread after each invoice with the counts and its result row
         (the :class:`~ppnb.widgets.BulkAction` widget uses it).
@@ -671,7 +672,7 @@ def bulk(
     if concurrency < 1:
         raise BulkError(f"concurrency must be at least 1, not {concurrency}")
     rows = _input_rows(invoices)
-    day = today or dt.datetime.now(dt.UTC).date()
+    day = today or client.today()
     job_options = notification(action, options)
     job_id = job_id or _default_job_id(action, rows, job_options,
                                        day if action == "remind" else None)

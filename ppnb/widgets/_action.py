@@ -37,7 +37,8 @@ class ActionForm(w.VBox):
     journal_dir
         Where the job journals and the reminder ledger live (see :mod:`ppnb.actions`).
     today
-        The UTC day reminders are counted on (default: today's UTC date).
+        The day reminders are counted on (default: ``client.today()``, the emulator's clock,
+        or the UTC date on PayPal).
 
     Attributes
     ----------
@@ -55,7 +56,7 @@ class ActionForm(w.VBox):
                  today: dt.date | None = None) -> None:
         self._client = client
         self._journal_dir = journal_dir
-        self.today = today or dt.datetime.now(dt.UTC).date()
+        self.today = today or client.today()
         self.result: dict[str, Any] | None = None
         self.picker = InvoicePicker(invoice, invoices)
         self._inputs: dict[str, w.ValueWidget] = {
