@@ -100,10 +100,6 @@ class PayerPage:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         amount = (form.get("amount") or [""])[0].strip() or None
         try:
-            doc = self.service.public_invoice(invoice_id)
-        except ApiError as exc:
-            return _not_found(invoice_id, exc)
-        try:
             self.service.pay_as_customer(invoice_id, amount=amount)
         except ApiError as exc:
             if exc.status == 404:
