@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import socket
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -139,3 +142,22 @@ def new_merchant(emulator: Any) -> tuple[str, str]:
     client_id, secret = f"m-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex + uuid.uuid4().hex
     emulator.add_merchant(client_id, secret)
     return client_id, secret
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for a server the test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30,
+             interval: float = 0.02) -> Any:
+    """Poll ``check`` until it returns something truthy, within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

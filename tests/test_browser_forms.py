@@ -9,10 +9,8 @@ page may only reach loopback.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from helpers import free_port, wait_for
 
 from ppnb.client import Client, embedded_emulator
 from ppnb.seed import seed_demo
@@ -34,21 +33,6 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 NOTE = "Your invoice is more than 30 days past due. Please pay at your earliest convenience."
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def until(check: Any, what: str, seconds: float = 60) -> Any:
-    """Poll ``check`` until it returns something truthy, within a deadline."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +76,7 @@ def voila(book: tuple[Path, Client], tmp_path_factory: pytest.TempPathFactory
             return httpx.get(url + "voila/static/", timeout=2).status_code < 500
         except httpx.HTTPError:
             return server.poll() is not None  # stop waiting if it died
-    until(answers, "voila to start")
+    wait_for(answers, "voila to start", 60, 0.1)
     assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
     yield url
     server.terminate()
@@ -145,7 +129,7 @@ def test_invoice_form_creates_an_invoice_from_the_browser(
 
     def created() -> list[dict[str, Any]]:
         return client.invoices.search({"recipient_email": "grace@example.com"})["items"]
-    [invoice] = until(created, "the invoice made in the browser")
+    [invoice] = wait_for(created, "the invoice made in the browser", 60, 0.1)
     assert invoice["status"] == "DRAFT"
     assert invoice["amount"]["value"] == "1028.38"  # 10 × 95.00 + 8.25 % tax
     page.locator("code.ppnb-id", has_text=invoice["id"]).wait_for()  # the new id and link
@@ -178,7 +162,7 @@ def test_bulk_widget_dry_run_confirm_and_result(page: Any, book: tuple[Path, Cli
            ).to_have_count(len(before))
     assert run.is_disabled()
     page.get_by_label("I have checked the dry run: run it").check()
-    until(run.is_enabled, "the Run button to be armed", 30)
+    wait_for(run.is_enabled, "the Run button to be armed", 30, 0.1)
     run.click()
     page.locator(".ppnb-counts", has_text="done:").wait_for()
     expect(page.locator(".ppnb-counts .ppnb-skipped")).to_have_text(str(len(before)))

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import selectors
-import socket
 import stat
 import subprocess
 import sys
@@ -15,15 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import free_port
 
 from ppnb.cli import build_parser, main, mask
 from ppnb.emulator import Clock, start
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float = 30) -> str:
@@ -42,7 +36,7 @@ def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float = 30)
 
 
 def test_serve_prints_url_and_masked_credentials(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     secret = "cli-secret-abcdefghijklmnop"
     env_file = tmp_path / "creds.env"
     proc = subprocess.Popen(

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+from helpers import wait_for
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,17 +37,6 @@ from ppnb.emulator._webhooks import DeliveryPolicy
 
 NOW = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 FAST = DeliveryPolicy(attempts=40, base_delay=0.05, max_delay=0.5, timeout=5)
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def reserve() -> socket.socket:
