@@ -56,9 +56,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from .client import LOOPBACK_HOSTS
     from .emulator import Emulator
 
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in LOOPBACK_HOSTS:
         print(f"warning: serving on {args.host}, which is not loopback", file=sys.stderr)
     emulator = Emulator(args.db, merchants=args.merchant or None,
                         simulation=not args.no_simulation)

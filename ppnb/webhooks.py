@@ -53,6 +53,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from .client import LOOPBACK_HOSTS
+
 if TYPE_CHECKING:
     import pandas as pd
     from starlette.applications import Starlette
@@ -80,7 +82,6 @@ CERT_PATH = "/v1/notifications/certs/"
 #: PayPal's hosts that serve webhook certificates (always over https).
 PAYPAL_CERT_HOSTS = ("api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com",
                      "api-m.sandbox.paypal.com")
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _HEADERS = ("paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig",
             "paypal-cert-url", "paypal-auth-algo")
 
@@ -157,7 +158,7 @@ def _check_cert_url(url: str, allowed: Collection[str]) -> None:
     for entry in allowed:
         if "://" in entry:
             bound = urlsplit(entry)
-            if bound.scheme == "http" and bound.hostname not in _LOOPBACK:
+            if bound.scheme == "http" and bound.hostname not in LOOPBACK_HOSTS:
                 raise ValueError(f"allowed_cert_hosts: {entry!r} is http but not loopback")
             if origin == f"{bound.scheme}://{bound.netloc}":
                 return

@@ -8,7 +8,7 @@ See :class:`Client` for the operations and :mod:`ppnb.client._errors` for the er
 """
 
 from ._auth import ClientCredentials
-from ._client import Client, Invoices, RetryPolicy, Templates, auth_assertion
+from ._client import LOOPBACK_HOSTS, Client, Invoices, RetryPolicy, Templates, auth_assertion
 from ._connect import ENVIRONMENTS, connect, embedded_emulator
 from ._errors import (
     APIError,
@@ -24,6 +24,7 @@ from ._errors import (
 
 __all__ = [
     "ENVIRONMENTS",
+    "LOOPBACK_HOSTS",
     "APIError",
     "AuthenticationError",
     "Client",

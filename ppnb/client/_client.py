@@ -87,7 +87,8 @@ def auth_assertion(client_id: str, *, payer_id: str | None = None,
     return f"{part({'alg': 'none'})}.{part(claims)}."
 
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: Host names of this machine: plain http is allowed to them only (e.g. the emulator).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class Client:
@@ -138,7 +139,7 @@ class Client:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if url.scheme != "https" and url.host not in _LOOPBACK:
+        if url.scheme != "https" and url.host not in LOOPBACK_HOSTS:
             raise ValueError(f"a non-loopback base_url must use https: {base_url!r}")
         self.base_url = str(url).rstrip("/")
         self.client_id = client_id
@@ -196,7 +197,7 @@ class Client:
         tests move; PayPal has no such clock, so there it is the machine's UTC date.
         Analysis functions never call this themselves: pass its value as ``as_of``.
         """
-        if httpx.URL(self.base_url).host in _LOOPBACK:
+        if httpx.URL(self.base_url).host in LOOPBACK_HOSTS:
             response = self._http.get("/_emulator/clock", auth=None)
             if response.status_code == 200:
                 return dt.date.fromisoformat(orjson.loads(response.content)["today"])
