@@ -23,7 +23,10 @@ import csv
 import datetime as dt
 import json
 import math
+import os
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -559,10 +562,6 @@ def seed_elsewhere(base_url: str, client_id: str, client_secret: str, argv: list
     SeedError
         If the child fails; its error message is included.
     """
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "PPNB_ENV": "emulator", "PPNB_BASE_URL": base_url,
            "PAYPAL_CLIENT_ID": client_id, "PAYPAL_CLIENT_SECRET": client_secret}
     child = subprocess.Popen([sys.executable, "-m", "ppnb.cli", "seed", *argv], env=env,
