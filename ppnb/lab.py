@@ -13,6 +13,7 @@ PayPal.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -24,16 +25,18 @@ __all__ = ["add_arguments", "execute_notebooks", "main", "run", "run_lab", "serv
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def serve_book(db: str | Path) -> str:
+def serve_book(db: str | Path, *, today: str | dt.date | None = None) -> str:
     """Serve (and on first use seed) the emulator over ``db``; return its base URL.
 
     ``PPNB_EMULATOR_DB`` is set to ``db`` for this process and every kernel it starts.
+    ``today`` (default ``$PPNB_TODAY``) sets the day the emulator's clock starts on, and so
+    the demo book's today and every notebook's ``client.today()``.
     """
     from .client._connect import embedded_emulator
 
     path = str(Path(db).resolve())
     os.environ["PPNB_EMULATOR_DB"] = path
-    base_url, _, _ = embedded_emulator(path)
+    base_url, _, _ = embedded_emulator(path, today=today)
     return base_url
 
 
@@ -86,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="headless: where executed notebooks and "
                         "the exported report go (default out/)")
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
+    parser.add_argument("--today", default=None, metavar="YYYY-MM-DD",
+                        help="start the emulator's clock on this day (default $PPNB_TODAY, "
+                        "else the machine's date); a fresh book is seeded as of that day")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if target == "emulator":
         Path(args.db).parent.mkdir(parents=True, exist_ok=True)
         print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
-        base_url = serve_book(args.db)
+        base_url = serve_book(args.db, today=args.today)
         print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
     else:  # the kernels' ppnb.connect() goes to PayPal; no local book to serve
         print(f"PPNB_ENV={target}: the notebooks work on PayPal {target}", flush=True)

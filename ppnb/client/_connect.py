@@ -9,10 +9,17 @@ A book that starts empty is seeded with the demo book (:func:`ppnb.seed.seed_dem
 process that starts serving it, so every notebook has receivables to look at with no
 configuration. ``PPNB_SEED`` chooses: ``demo`` (the default), ``none``, or the path of a JSON
 file of demo parameters (like ``data/demo.json``).
+
+``PPNB_TODAY`` (an ISO date) starts the clock of an emulator that this process starts serving
+on that day at 09:00 UTC instead of the machine's time; the clock runs on from there. The demo
+book is dated from the emulator's clock, so the whole book, and every notebook that asks
+``client.today()``, lives on that day: this is how the notebooks and the suite are run "as of"
+another day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import threading
@@ -38,17 +45,25 @@ _embedded: dict[str, Any] = {}  # database path -> the RunningEmulator this proc
 _held: dict[str, Any] = {}  # database path -> the open lock file that marks us as its server
 
 
-def embedded_emulator(db: str | Path | None = None, *,
-                      seed: str | None = None) -> tuple[str, str, str]:
+def embedded_emulator(db: str | Path | None = None, *, seed: str | None = None,
+                      today: str | dt.date | None = None) -> tuple[str, str, str]:
     """Serve the embedded emulator (once per process) or join the process serving ``db``.
 
     Returns ``(base_url, client_id, client_secret)``. ``db`` defaults to
     ``$PPNB_EMULATOR_DB`` or ``~/.ppnb/emulator.sqlite``; ``":memory:"`` keeps nothing.
     ``seed`` says what an empty book that this call starts serving is filled with
     (``demo``, ``none`` or a JSON file of demo parameters; default ``$PPNB_SEED`` or
-    ``demo``).
+    ``demo``). ``today`` (default ``$PPNB_TODAY``) is the day the clock of an emulator this call
+    starts shows (at 09:00 UTC, running on); without it, the machine's time. It has no effect
+    when joining another process's emulator.
+
+    Raises
+    ------
+    ValueError
+        If ``today`` is not an ISO date (``YYYY-MM-DD``).
     """
     path = str(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB)
+    clock = start_clock(today if today is not None else os.environ.get("PPNB_TODAY"))
     with _lock:
         if path in _embedded:
             running = _embedded[path]
@@ -60,7 +75,7 @@ def embedded_emulator(db: str | Path | None = None, *,
                 return joined
         from ..emulator import start  # the emulator is only imported when it is the target
 
-        running = start(path)
+        running = start(path, clock=clock)
         if path != ":memory:":
             _publish(Path(path), running)
         _embedded[path] = running
@@ -68,6 +83,25 @@ def embedded_emulator(db: str | Path | None = None, *,
                        running.credentials.client_secret)
         _seed_if_empty(*credentials, choice=seed or os.environ.get("PPNB_SEED", "demo"))
         return credentials
+
+
+def start_clock(today: str | dt.date | None) -> Any:
+    """The emulator clock for ``today`` (09:00 UTC on that day, running), or ``None``.
+
+    ``None`` or ``""`` means the machine's time. The emulator module is imported only here,
+    when this process is about to serve it.
+    """
+    if today is None or today == "":
+        return None
+    if isinstance(today, str):
+        try:
+            today = dt.date.fromisoformat(today)
+        except ValueError:
+            raise ValueError(f"PPNB_TODAY must be an ISO date like 2027-01-15, not {today!r}"
+                             ) from None
+    from ..emulator import Clock
+
+    return Clock(dt.datetime.combine(today, dt.time(9), dt.UTC))
 
 
 def served_here(base_url: str) -> tuple[str, str] | None:
