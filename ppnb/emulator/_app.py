@@ -20,6 +20,7 @@ from starlette.routing import Route
 from ..webhooks import CERT_PATH
 from ._errors import ApiError, error, not_found
 from ._service import Invoicing, Merchant
+from ._v1 import v1_routes
 from ._webhooks import EVENTS, WEBHOOKS
 
 if TYPE_CHECKING:
@@ -384,6 +385,7 @@ def build_routes(api: Api) -> list[Route]:
               Route(CERT_PATH + "{cert_id}", certificate, methods=["GET"])]
     routes += [Route(path, api.endpoint(handler), methods=[method])
                for path, method, handler in ops]
+    routes += v1_routes(api)  # PayPal's legacy Invoicing v1, on the same service
     return routes
 
 
