@@ -17,14 +17,18 @@ class Api:
     """A merchant's view of a running emulator, over real loopback HTTP.
 
     Every response to a ``/v2/`` call is validated against ``invoicing_v2.json`` before the
-    test sees it, so each test doubles as a conformance test.
+    test sees it, so each test doubles as a conformance test. Like the ppnb client, every
+    call says ``Prefer: return=representation`` (so create and update answer with the whole
+    resource) unless ``prefer`` is None or the call passes its own ``Prefer`` header.
     """
 
-    def __init__(self, base_url: str, client_id: str, secret: str) -> None:
+    def __init__(self, base_url: str, client_id: str, secret: str, *,
+                 prefer: str | None = "return=representation", verify: Any = True) -> None:
         self.base_url = base_url
         self.client_id = client_id
         self.secret = secret
-        self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.prefer = prefer
+        self.http = httpx.Client(base_url=base_url, timeout=30, verify=verify)
         self.token = self.fetch_token()
 
     def fetch_token(self) -> str:
@@ -48,6 +52,8 @@ class Api:
         auth: bool = True,
     ) -> httpx.Response:
         sent = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        if self.prefer:
+            sent["Prefer"] = self.prefer
         sent.update(headers or {})
         response = self.http.request(
             method, path, json=json, headers=sent, params=params, content=content

@@ -371,8 +371,9 @@ TARGETED = [
     Targeted("payment-more-than-due", "sent", "POST", "/payments",
              pay(method="CASH", amount=usd("100.01")), "PAYMENT_AMOUNT_GREATER_THAN_AMOUNT_DUE",
              "/amount/value", 422, "UNPROCESSABLE_ENTITY", spec_wording=True),
-    Targeted("payment-on-draft", "draft", "POST", "/payments", pay(method="CASH"),
-             "CANNOT_PROCESS_PAYMENTS", "/status", 422, "UNPROCESSABLE_ENTITY",
+    # (a payment on a draft is allowed: PayPal lets a merchant mark a draft as paid)
+    Targeted("refund-on-draft", "draft", "POST", "/refunds", pay(method="CASH"),
+             "CANNOT_PROCESS_REFUNDS", "/status", 422, "UNPROCESSABLE_ENTITY",
              spec_wording=True),
     Targeted("payment-body-null", "sent", "POST", "/payments", None, "INVALID_PARAMETER_SYNTAX",
              "/"),

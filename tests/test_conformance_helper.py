@@ -248,3 +248,28 @@ def test_every_spec_pattern_compiles_and_fix_pattern() -> None:
     for value, ok in [("pay", True), ("DETAILS", True), ("Pay", True), ("payx", False)]:
         assert bool(re.search(action, value)) is ok
         assert bool(re.search("(?i)^(pay|details)$", value)) is ok  # same as the original
+
+
+# --- the OBSERVED.md exception: PayPal's minimal create/update answer -----------------------
+
+LINK = {"rel": "self", "href": "https://api-m.paypal.com" + INV, "method": "GET"}
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("POST", "/v2/invoicing/invoices", 201), ("PUT", INV, 200),
+    ("POST", "/v2/invoicing/templates", 201), ("PUT", TPL, 200)])
+def test_the_minimal_self_link_answers_create_and_update(method: str, path: str,
+                                                         status: int) -> None:
+    validate_response(method, path, status, LINK)  # OBSERVED.md: no Prefer, just a link
+    with pytest.raises(AssertionError, match="link_description"):
+        validate_response(method, path, status, {**LINK, "href": 7})
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", INV, LINK),  # a read must return the invoice
+    ("POST", "/v2/invoicing/invoices", {**LINK, "rel": "payer-view"}),
+    ("POST", "/v2/invoicing/invoices", {**LINK, "extra": 1}),
+])
+def test_the_exception_is_narrow(method: str, path: str, body: dict[str, Any]) -> None:
+    with pytest.raises(AssertionError, match="invoice"):
+        validate_response(method, path, 200 if method == "GET" else 201, body)

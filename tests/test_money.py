@@ -175,12 +175,14 @@ def test_server_totals_match_exact_reference(api: Api, case: tuple[str, dict]) -
         assert ("." in money["value"]) == (places > 0)
         if places:
             assert len(money["value"].split(".")[1]) == places
-    # the breakdown adds up to the total
+    # the breakdown adds up to the total; discounts are reported negative, as PayPal does
     b = invoice["amount"]["breakdown"]
+    discounts = [Fraction(b.get("discount", {}).get("item_discount", {}).get("value", "0")),
+                 Fraction(b.get("discount", {}).get("invoice_discount", {}).get("amount", {})
+                          .get("value", "0"))]
+    assert all(d <= 0 for d in discounts)
     parts = Fraction(b["item_total"]["value"]) + Fraction(b["tax_total"]["value"])
-    parts -= Fraction(b.get("discount", {}).get("item_discount", {}).get("value", "0"))
-    parts -= Fraction(b.get("discount", {}).get("invoice_discount", {}).get("amount", {}).get(
-        "value", "0"))
+    parts += sum(discounts)
     parts += Fraction(b.get("shipping", {}).get("amount", {}).get("value", "0"))
     parts += Fraction(b.get("custom", {}).get("amount", {}).get("value", "0"))
     assert parts == expected

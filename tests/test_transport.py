@@ -75,7 +75,8 @@ def test_requests_reuse_one_keep_alive_connection(server: RunningEmulator, api: 
     transport = LoopbackTransport()
     with httpx.Client(base_url=server.base_url, transport=transport,
                       headers={"Authorization": f"Bearer {api.fetch_token()}"}) as http:
-        created = http.post("/v2/invoicing/invoices", json=invoice_body()).json()
+        created = http.post("/v2/invoicing/invoices", json=invoice_body(),
+                            headers={"Prefer": "return=representation"}).json()
         first = transport._idle[0]
         for _ in range(20):
             assert http.get(f"/v2/invoicing/invoices/{created['id']}").json()["id"] == \

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from ._auth import ClientCredentials
-from ._errors import APIError, TransportError, error_for
+from ._errors import APIError, PayPalError, TransportError, error_for
 from ._transport import LoopbackTransport
 
 log = logging.getLogger("ppnb.client")
@@ -27,6 +27,9 @@ log = logging.getLogger("ppnb.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 INVOICES = "/v2/invoicing/invoices"
 TEMPLATES = "/v2/invoicing/templates"
+#: Sent with create and full update: without it PayPal answers with a bare ``self`` link
+#: (OBSERVED.md; the spec's 201 text), with it the whole invoice or template.
+REPRESENTATION = {"Prefer": "return=representation"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ class Client:
     Every operation is a method on :attr:`invoices` or :attr:`templates`, named after
     PayPal's operation; bodies are plain dicts in and out. Every POST carries a
     ``PayPal-Request-Id`` (a uuid4 unless given), reused across retries, so a retried
-    write is applied once.
+    write is applied once. Create and full update ask for the whole resource
+    (``Prefer: return=representation``) and, should a server still answer with only its
+    ``self`` link, read it with one GET, so they always return the resource.
     """
 
     def __init__(
@@ -216,16 +221,21 @@ class Client:
         params: Mapping[str, Any] | None = None,
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """Send one API call with retries; raise the matching :class:`PayPalError` on error."""
+        """Send one API call with retries; raise the matching :class:`PayPalError` on error.
+
+        The body is ``json`` (serialised here) or ``content``, JSON bytes sent exactly as
+        given (e.g. a webhook event spliced in as received).
+        """
         sent = dict(headers or {})
         if method == "POST":
             sent.setdefault("PayPal-Request-Id", request_id or str(uuid.uuid4()))
         if self._assertion:
             sent.setdefault("PayPal-Auth-Assertion", self._assertion)
-        content = None
         if json is not None:
             content = orjson.dumps(json)
+        if content is not None:
             sent["Content-Type"] = "application/json"
         attempt = 0
         while True:
@@ -281,6 +291,33 @@ class Client:
         response = self.request(method, path, **kwargs)
         return orjson.loads(response.content) if response.content else None
 
+    def represented(self, method: str, path: str, **kwargs: Any) -> dict:
+        """Create or fully update a resource and return it whole.
+
+        Asks for the representation; if the server answers with only PayPal's minimal
+        ``{"rel": "self", "href": ..., "method": "GET"}``, the resource is read with one GET
+        of that link's path under this client's base URL (the token never goes to another
+        host). A retried write keeps its ``PayPal-Request-Id``, so the write is still
+        applied once; if the GET fails, calling again with the same ``request_id`` replays
+        the write's answer and reads the resource again.
+
+        Raises
+        ------
+        PayPalError
+            As :meth:`request`; a plain ``PayPalError`` when a minimal answer links
+            outside ``path``'s collection.
+        """
+        body = self.call(method, path, headers=REPRESENTATION, **kwargs)
+        if not (isinstance(body, dict) and body.get("rel") == "self" and "href" in body
+                and "id" not in body):
+            return body
+        collection = INVOICES if path.startswith(INVOICES) else TEMPLATES
+        link = httpx.URL(body["href"]).path
+        if not link.startswith(collection + "/") or "/" in link[len(collection) + 1:]:
+            raise PayPalError(f"{method} {path}: the answer linked to {body['href']!r}, "
+                              f"not to one of {collection}", method=method, path=path)
+        return self.call("GET", link)
+
 
 class Invoices:
     """Invoicing v2 invoice operations (``client.invoices``)."""
@@ -289,8 +326,8 @@ class Invoices:
         self._c = client
 
     def create(self, invoice: Mapping[str, Any], *, request_id: str | None = None) -> dict:
-        """Create a draft invoice; returns it."""
-        return self._c.call("POST", INVOICES, json=invoice, request_id=request_id)
+        """Create a draft invoice; returns it (see :meth:`Client.represented`)."""
+        return self._c.represented("POST", INVOICES, json=invoice, request_id=request_id)
 
     def list(self, *, page: int = 1, page_size: int = 20, total_required: bool = False,
              fields: str = "all") -> dict:
@@ -310,8 +347,8 @@ class Invoices:
         params = {k: _flag(v) for k, v in (("send_to_recipient", send_to_recipient),
                                            ("send_to_invoicer", send_to_invoicer))
                   if v is not None}
-        return self._c.call("PUT", f"{INVOICES}/{_seg(invoice_id)}", json=invoice,
-                            params=params or None)
+        return self._c.represented("PUT", f"{INVOICES}/{_seg(invoice_id)}", json=invoice,
+                                   params=params or None)
 
     def delete(self, invoice_id: str) -> None:
         """Delete a draft or scheduled invoice."""
@@ -391,7 +428,7 @@ class Templates:
 
     def create(self, template: Mapping[str, Any], *, request_id: str | None = None) -> dict:
         """Create a template; returns it."""
-        return self._c.call("POST", TEMPLATES, json=template, request_id=request_id)
+        return self._c.represented("POST", TEMPLATES, json=template, request_id=request_id)
 
     def get(self, template_id: str) -> dict:
         """One template."""
@@ -399,7 +436,7 @@ class Templates:
 
     def update(self, template_id: str, template: Mapping[str, Any]) -> dict:
         """Fully replace a template; returns it."""
-        return self._c.call("PUT", f"{TEMPLATES}/{_seg(template_id)}", json=template)
+        return self._c.represented("PUT", f"{TEMPLATES}/{_seg(template_id)}", json=template)
 
     def delete(self, template_id: str) -> None:
         """Delete a template."""

@@ -13,13 +13,20 @@ Rules (from PayPal's API reference, and the emulator's documented choices):
 * Cancel: sent, unpaid invoices only; cancelled invoices stay readable.
 * Remind: ``UNPAID``, ``SENT`` or ``PARTIALLY_PAID``; at most 2 per invoice per (UTC) day.
 * Payments: ``MARKED_AS_PAID`` (``PAID`` if any PayPal payment) once covered, else
-  ``PARTIALLY_PAID``; never more than the amount due. Deleting a payment undoes it.
-* Refunds: never more than paid; all refunded → ``MARKED_AS_REFUNDED``, else
-  ``PARTIALLY_REFUNDED``. Refunds do not reopen the amount due.
+  ``PARTIALLY_PAID``; never more than the amount due. A draft can be marked as paid
+  (recorded payments only; its links offer ``record-payment``, as PayPal's do). Deleting a
+  payment undoes it (a draft that was never sent is a draft again).
+* Refunds: never more than paid. On an invoice paid in full: all refunded →
+  ``MARKED_AS_REFUNDED``, else ``PARTIALLY_REFUNDED``; on a partly paid one the status stays
+  ``PARTIALLY_PAID`` (PayPal's saved sandbox response, OBSERVED.md). Refunds do not reopen
+  the amount due.
 * Invoice numbers are unique per merchant; the next number increments the last one.
 * The primary recipient's email can change at most twice in 72 hours.
 * Search: every filter must match; text filters match whole values, case-insensitively;
-  results are newest first (creation order, descending).
+  results are newest first (creation order, descending). With :attr:`Invoicing.summaries`
+  on, list and search items are PayPal's summaries (:func:`._shape.paypal_summary`).
+* Responses have PayPal's real shape (:mod:`._shape`): negative discounts, tax ids, the extra
+  detail and metadata fields.
 * Webhooks: every change to an invoice emits its ``INVOICING.INVOICE.*`` event in the
   transaction that makes the change (:mod:`._webhooks`); reminders and deletions emit none.
 """
@@ -47,6 +54,7 @@ from ._clock import Clock, isoformat
 from ._errors import ApiError, Detail, error, not_found
 from ._ids import IdFactory, next_number
 from ._qr import qr_png
+from ._shape import paypal_summary, shape
 from ._store import BOOK_TABLES, Store
 from ._webhooks import DeliveryPolicy, Webhooks
 
@@ -63,6 +71,11 @@ RECIPIENT_WINDOW = dt.timedelta(hours=72)
 SENT_STATES = ("SENT", "UNPAID", "PARTIALLY_PAID")
 PAID_STATES = ("PAID", "MARKED_AS_PAID", "PARTIALLY_PAID")
 REFUNDED_STATES = ("REFUNDED", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED")
+#: How list and search items look: ``off`` (whole invoices for list; search without
+#: ``fields`` drops only the collections), ``on`` (PayPal's summaries unless a search's
+#: ``fields`` asks for collections) or ``always`` (summaries even then: a server that ignores
+#: ``fields``, the worst case a client must survive).
+SUMMARY_MODES = ("off", "on", "always")
 UPDATABLE = ("DRAFT", "SCHEDULED", "SENT", "UNPAID", "PARTIALLY_PAID")
 COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
 _NET_DAYS = {"NET_10": 10, "NET_15": 15, "NET_30": 30, "NET_45": 45, "NET_60": 60, "NET_90": 90}
@@ -129,6 +142,8 @@ class Invoicing:
         self._results: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, array]] = (
             OrderedDict())
         self._fired_through = ""  # the emulator day up to which scheduled sends have fired
+        #: How list and search items look (one of :data:`SUMMARY_MODES`).
+        self.summaries = "off"
 
     # --- merchants and auth ---------------------------------------------------------------
 
@@ -303,10 +318,13 @@ class Invoicing:
         href = f"{self.base}/v2/invoicing/invoices/{invoice_id}"
         links = [{"href": href, "rel": "self", "method": "GET"}]
         rels: list[tuple[str, str, str]] = []
-        if status == "DRAFT":
-            rels = [("/send", "send", "POST"), ("", "replace", "PUT"), ("", "delete", "DELETE")]
+        if status == "DRAFT":  # PayPal offers record-payment on drafts (mark as paid)
+            rels = [("/send", "send", "POST"), ("", "replace", "PUT"), ("", "delete", "DELETE"),
+                    ("/payments", "record-payment", "POST")]
         elif status == "SCHEDULED":
             rels = [("", "replace", "PUT"), ("", "delete", "DELETE")]
+        elif status == "PARTIALLY_PAID":  # exactly these in PayPal's saved sandbox response
+            rels = [("/payments", "record-payment", "POST")]
         elif status in SENT_STATES:
             rels = [("", "replace", "PUT"), ("/remind", "remind", "POST"),
                     ("/cancel", "cancel", "POST"), ("/payments", "record-payment", "POST"),
@@ -330,6 +348,7 @@ class Invoicing:
         stored document, in the caller's transaction.
         """
         doc["links"] = self._links(doc["id"], doc["status"])
+        shape(doc)
         detail = doc["detail"]
         billing = ((doc.get("primary_recipients") or [{}])[0]).get("billing_info") or {}
         name = billing.get("name") or {}
@@ -694,7 +713,8 @@ class Invoicing:
             seq, doc, internal = self._load(merchant, invoice_id)
             currency = doc["detail"]["currency_code"]
             due = Decimal(doc["due_amount"]["value"])
-            if doc["status"] not in SENT_STATES or due == 0:  # nothing (left) to pay
+            payable = SENT_STATES if paypal else (*SENT_STATES, "DRAFT")  # mark a draft paid
+            if doc["status"] not in payable or due == 0:  # nothing (left) to pay
                 raise error(422, "CANNOT_PROCESS_PAYMENTS",
                             "Current invoice state does not support payment processing.",
                             "/status", doc["status"])
@@ -834,8 +854,10 @@ class Invoicing:
         """Invoices matching every filter, newest first.
 
         Returns the page's documents, the total count (when required) and whether another
-        page follows. ``full`` forces whole documents (list with ``fields=all``); otherwise
-        the ``fields`` filter chooses which collections each result carries.
+        page follows. ``full`` is given by the list operation: whole documents with
+        ``fields=all``. Otherwise the ``fields`` filter chooses which collections each result
+        carries. With :attr:`summaries` on, list items, and search items when ``fields`` asks
+        for no collection (or always, in ``always`` mode), are PayPal's summaries.
         """
         clean = S.validate(S.SEARCH, filters if filters is not None else {})
         where, params = ["merchant = ?"], [merchant.payer_id]
@@ -888,19 +910,23 @@ class Invoicing:
             raise error(400, "INVALID_PARAMETER_SYNTAX",
                         "the value of a field does not conform to the expected format.",
                         "/fields", ", ".join(sorted(unknown)))
+        brief = self.summaries == "always" or (
+            self.summaries == "on" and (full is not None or not fields))
         column = "doc" if full or fields >= set(COLLECTIONS) else "summary"
         seqs = self._matching(merchant, " AND ".join(where), tuple(params))
         offset = (page - 1) * page_size
         chosen = seqs[offset : offset + page_size]
         docs: list[bytes] = []
         if chosen:
-            wanted = "doc" if column == "doc" or fields else "summary"
+            wanted = "doc" if column == "doc" or fields or brief else "summary"
             marks = ", ".join("?" * len(chosen))
             found = dict(self.store.all(
                 f"SELECT seq, {wanted} FROM invoices WHERE seq IN ({marks})", tuple(chosen)
             ))
             docs = [found[seq] for seq in chosen]
-            if column == "summary" and fields:
+            if brief:
+                docs = [_dumps(paypal_summary(orjson.loads(d))) for d in docs]
+            elif column == "summary" and fields:
                 docs = [_dumps(_summary(orjson.loads(d), keep=fields)) for d in docs]
         more = len(seqs) > offset + page_size
         return docs, (len(seqs) if total_required else None), more
@@ -1265,16 +1291,18 @@ def _set_balances(doc: dict[str, Any], internal: dict[str, Any] | None = None) -
         doc["refunds"] = {"refund_amount": money(refunded), "transactions": refunds}
     else:
         doc.pop("refunds", None)
-    if internal is None or doc["status"] in ("DRAFT", "SCHEDULED", "CANCELLED"):
+    if internal is None or doc["status"] in ("SCHEDULED", "CANCELLED") or (
+            doc["status"] == "DRAFT" and not payments):
         return
-    if refunded > 0:
+    if refunded > 0 and paid >= total:  # refund statuses follow a refund of a paid invoice
         doc["status"] = "MARKED_AS_REFUNDED" if refunded >= paid else "PARTIALLY_REFUNDED"
-    elif paid == 0:
-        doc["status"] = internal.get("sent_status", "SENT")
+    elif paid == 0:  # a draft marked as paid and then unpaid was never sent: a draft again
+        sent = "first_sent_time" in doc["detail"]["metadata"]
+        doc["status"] = internal.get("sent_status", "SENT") if sent else "DRAFT"
     elif paid >= total:
         doc["status"] = "PAID" if any(t["type"] == "PAYPAL" for t in payments) else (
             "MARKED_AS_PAID")
-    else:
+    else:  # partly paid, refunds or not
         doc["status"] = "PARTIALLY_PAID"
 
 
