@@ -22,8 +22,14 @@ Two ways to verify:
   plus explicit loopback origins such as the emulator's), the certificate's validity, and the
   signature. Certificates are cached by URL.
 * :func:`verify_by_postback` asks PayPal (``POST /v1/notifications/verify-webhook-signature``)
-  through a :class:`ppnb.client.Client`. PayPal re-serialises the event you post before
-  hashing it, so post the event exactly as parsed from the raw body.
+  through a :class:`ppnb.client.Client`. The request carries the event exactly as received:
+  the raw body text is spliced into it, never parsed and re-serialised (a re-serialised event
+  can fail; OBSERVED.md).
+
+Live deliveries are compact JSON with raw UTF-8 (a live capture carries a literal "€"), and
+PayPal's webhook simulator signs its mock events for the webhook id ``WEBHOOK_ID``
+(:data:`SIMULATOR_WEBHOOK_ID`) whatever webhook they go to; pass ``accept_simulator=True`` to
+accept those too.
 
 :func:`receiver` is an ASGI app (mountable in your own Starlette/FastAPI app) that verifies,
 deduplicates by event id and appends each event to a SQLite log before answering 2xx, so
@@ -39,7 +45,6 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
@@ -53,6 +58,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ._signing import AUTH_ALGO, CERT_PATH, SIMULATOR_WEBHOOK_ID, signed_message
 from .client import LOOPBACK_HOSTS
 
 if TYPE_CHECKING:
@@ -63,7 +69,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_ALGO",
+    "CERT_PATH",
     "PAYPAL_CERT_HOSTS",
+    "SIMULATOR_WEBHOOK_ID",
     "CertCache",
     "EventLog",
     "WebhookAPI",
@@ -76,9 +84,6 @@ __all__ = [
     "verify_by_postback",
 ]
 
-AUTH_ALGO = "SHA256withRSA"
-#: Where PayPal (and the emulator) serve signing certificates.
-CERT_PATH = "/v1/notifications/certs/"
 #: PayPal's hosts that serve webhook certificates (always over https).
 PAYPAL_CERT_HOSTS = ("api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com",
                      "api-m.sandbox.paypal.com")
@@ -99,18 +104,6 @@ class WebhookVerificationError(ValueError):
     def __init__(self, check: str, message: str) -> None:
         self.check = check
         super().__init__(f"webhook {check} check failed: {message}")
-
-
-def signed_message(transmission_id: str, transmission_time: str, webhook_id: str,
-                   body: bytes) -> bytes:
-    """What PayPal signs: ``transmission_id|transmission_time|webhook_id|crc32(body)``.
-
-    ``body`` is the raw request body; its CRC32 (:func:`zlib.crc32`) is written as an
-    unsigned decimal.
-    """
-    if not isinstance(body, bytes | bytearray | memoryview):
-        raise TypeError("body must be the raw request bytes, never re-serialised JSON")
-    return f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body)}".encode()
 
 
 class CertCache:
@@ -197,6 +190,7 @@ def verify(
     tolerance: float = 300,
     http: httpx.Client | None = None,
     cache: CertCache | None = None,
+    accept_simulator: bool = False,
 ) -> dict[str, Any]:
     """Verify a notification locally and return the event.
 
@@ -222,6 +216,10 @@ def verify(
         Client used to fetch certificates (default: a plain one-off request).
     cache
         Certificate cache (default: one per process).
+    accept_simulator
+        Also accept a signature made for :data:`SIMULATOR_WEBHOOK_ID` (``WEBHOOK_ID``), as
+        PayPal's webhook simulator signs its mock events: for testing an endpoint with the
+        dashboard's simulator. Off by default: real events are signed for your webhook id.
 
     Raises
     ------
@@ -261,15 +259,16 @@ def verify(
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise WebhookVerificationError("algorithm", "the certificate's key is not RSA")
-    message = signed_message(lower["paypal-transmission-id"], sent, webhook_id,
-                             bytes(raw_body))
+    ids = [webhook_id, SIMULATOR_WEBHOOK_ID] if accept_simulator else [webhook_id]
     try:
         signature = base64.b64decode(lower["paypal-transmission-sig"], validate=True)
-        key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, binascii.Error):
+    except binascii.Error:
+        signature = b""
+    if not any(_signed(key, signature, signed_message(
+            lower["paypal-transmission-id"], sent, hook, bytes(raw_body))) for hook in ids):
         raise WebhookVerificationError(
             "signature", "the signature does not match: the body was changed (or "
-            "re-serialised), or it was sent to another webhook id") from None
+            "re-serialised), or it was sent to another webhook id")
     try:
         event = orjson.loads(raw_body)
     except orjson.JSONDecodeError as exc:
@@ -279,37 +278,59 @@ def verify(
     return event
 
 
-def verify_by_postback(client: Client, headers: Mapping[str, str],
-                       event: bytes | str | Mapping[str, Any], webhook_id: str
-                       ) -> dict[str, Any]:
+def _signed(key: rsa.RSAPublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_by_postback(client: Client, headers: Mapping[str, str], raw_body: bytes | str,
+                       webhook_id: str) -> dict[str, Any]:
     """Verify a notification by asking PayPal (or the emulator) and return the event.
 
-    ``event`` is best the raw body (bytes); it is parsed and posted as
-    ``webhook_event`` keys in their received order, since PayPal re-serialises it before
-    taking the CRC32. An event you re-built or edited fails.
+    ``raw_body`` is the request body exactly as received (bytes, or its UTF-8 text). It is
+    spliced into the ``verify-webhook-signature`` request as ``webhook_event`` byte for
+    byte, never parsed and re-serialised: PayPal checks the event as posted, and a
+    re-serialised one (other spacing, escapes or key order) can fail.
 
     Raises
     ------
     WebhookVerificationError
-        ``headers`` if a header is missing, ``postback`` if PayPal answers ``FAILURE``.
+        ``headers`` if a header is missing, ``body`` if the body is not a JSON event,
+        ``postback`` if PayPal answers ``FAILURE``.
+    TypeError
+        If ``raw_body`` is a parsed event instead of the received bytes.
     """
+    if not isinstance(raw_body, bytes | bytearray | memoryview | str):
+        raise TypeError("raw_body must be the received bytes (or their text), never a parsed "
+                        "event: PayPal checks the event exactly as it was sent")
+    raw = raw_body.encode() if isinstance(raw_body, str) else bytes(raw_body)
     lower = {k.lower(): v for k, v in headers.items()}
     missing = [h.upper() for h in _HEADERS if not lower.get(h)]
     if missing:
         raise WebhookVerificationError("headers", f"missing {', '.join(missing)}")
-    parsed = orjson.loads(event) if isinstance(event, bytes | str) else dict(event)
-    answer = client.call("POST", "/v1/notifications/verify-webhook-signature", json={
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise WebhookVerificationError("body", f"not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise WebhookVerificationError("body", "not an event object")
+    fields = orjson.dumps({
         "auth_algo": lower["paypal-auth-algo"],
         "cert_url": lower["paypal-cert-url"],
         "transmission_id": lower["paypal-transmission-id"],
         "transmission_sig": lower["paypal-transmission-sig"],
         "transmission_time": lower["paypal-transmission-time"],
         "webhook_id": webhook_id,
-        "webhook_event": parsed,
     })
+    # the event's own bytes, spliced in as the last member (PayPal's integrations do the same)
+    body = fields[:-1] + b',"webhook_event":' + raw + b"}"
+    answer = client.call("POST", "/v1/notifications/verify-webhook-signature", content=body)
     if answer.get("verification_status") != "SUCCESS":
         raise WebhookVerificationError("postback", f"PayPal answered {answer}")
-    return parsed
+    return event
 
 
 class WebhookAPI:
@@ -464,6 +485,7 @@ def receiver(
     now: Callable[[], dt.datetime] | None = None,
     http: httpx.Client | None = None,
     cache: CertCache | None = None,
+    accept_simulator: bool = False,
 ) -> Starlette:
     """An ASGI app that receives notifications at ``path`` (POST).
 
@@ -481,7 +503,7 @@ def receiver(
         Your webhook's id: part of what PayPal signs.
     now
         Clock for the transmission-time check and ``received_at`` (default: the machine's).
-    allowed_cert_hosts, tolerance, http, cache
+    allowed_cert_hosts, tolerance, http, cache, accept_simulator
         As for :func:`verify`.
     """
     from starlette.applications import Starlette
@@ -499,7 +521,8 @@ def receiver(
         try:
             event = await run_in_threadpool(
                 verify, request.headers, raw, webhook_id, allowed_cert_hosts=allowed_cert_hosts,
-                now=received, tolerance=tolerance, http=http, cache=cache)
+                now=received, tolerance=tolerance, http=http, cache=cache,
+                accept_simulator=accept_simulator)
         except WebhookVerificationError as exc:
             return JSONResponse({"error": exc.check, "message": str(exc)}, 400)
         try:
@@ -527,6 +550,7 @@ def listen(
     path: str = "/",
     allowed_cert_hosts: Collection[str] = PAYPAL_CERT_HOSTS,
     tolerance: float = 300,
+    accept_simulator: bool = False,
 ) -> None:
     """Serve :func:`receiver` with uvicorn until interrupted (``ppnb webhooks listen``).
 
@@ -536,5 +560,5 @@ def listen(
     import uvicorn
 
     app = receiver(log_path, webhook_id, path=path, allowed_cert_hosts=allowed_cert_hosts,
-                   tolerance=tolerance)
+                   tolerance=tolerance, accept_simulator=accept_simulator)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -8,9 +8,11 @@
   ``/v1/notifications/webhooks-events``) only if one of the merchant's webhooks subscribes to
   it; a delivery row is queued for each such webhook in the same transaction.
 * **Signing**, as PayPal does: headers ``PAYPAL-TRANSMISSION-ID``, ``-TIME``, ``-SIG``,
-  ``PAYPAL-CERT-URL`` and ``PAYPAL-AUTH-ALGO: SHA256withRSA``; the signature is RSA
+  ``PAYPAL-CERT-URL``, ``PAYPAL-AUTH-ALGO: SHA256withRSA`` and ``PAYPAL-AUTH-VERSION: v2``,
+  plus a ``correlation-id`` and a ``PayPal/AUHD-…`` user agent (the headers of a live
+  delivery, OBSERVED.md); the body is compact JSON with raw UTF-8. The signature is RSA
   PKCS#1 v1.5 with SHA-256 over ``transmission_id|transmission_time|webhook_id|crc32(body)``
-  (:func:`ppnb.webhooks.signed_message`). The RSA key and its self-signed X.509 certificate
+  (:func:`ppnb._signing.signed_message`). The RSA key and its self-signed X.509 certificate
   are made once per database (a new pair only when the emulator's clock leaves the old
   certificate's validity) and the certificate is served at
   ``/v1/notifications/certs/CERT-...``, like PayPal's.
@@ -21,6 +23,12 @@
   (time, transmission id, HTTP status or error). The queue is in SQLite, so pending deliveries
   resume after a restart. Backoff is measured in real seconds (it is about the network);
   event and transmission times come from the emulator's clock.
+* **Simulator** (``POST /v1/notifications/simulate-event``): a mock event of a type, with a
+  sample invoice, sent to a webhook's URL (or any URL) and signed for the webhook id
+  ``WEBHOOK_ID``, as PayPal's simulator signs them (OBSERVED.md). Mock events are not listed
+  among the merchant's events.
+* **Postback** (``verify-webhook-signature``) takes the CRC32 of ``webhook_event`` exactly as
+  it appears in the request body, so only an event posted as it was received verifies.
 
 Stored event bodies keep the base-URL placeholder of stored invoices; it is replaced by the
 URL the emulator is served at when an event is delivered or read.
@@ -46,11 +54,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from ..webhooks import AUTH_ALGO, CERT_PATH, signed_message
+from .._signing import AUTH_ALGO, AUTH_VERSION, CERT_PATH, SIMULATOR_WEBHOOK_ID, signed_message
 from . import _schema as S
 from ._clock import Clock, isoformat
 from ._errors import ApiError, error, not_found
-from ._ids import fresh
+from ._events import raw_member, sample_invoice
+from ._ids import IdFactory, fresh
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -72,6 +81,10 @@ MAX_WEBHOOKS = 10
 CERT_VALIDITY = dt.timedelta(days=3650)
 WEBHOOKS = "/v1/notifications/webhooks"
 EVENTS = "/v1/notifications/webhooks-events"
+#: The user agent of PayPal's webhook deliveries (``PayPal/AUHD-…``, OBSERVED.md).
+USER_AGENT = "PayPal/AUHD-214.0-58843294"
+#: Mock events belong to no merchant's event list.
+_SIMULATED = "simulator:"
 
 
 @dataclass(frozen=True)
@@ -184,11 +197,7 @@ class Webhooks:
         url = body.get("url")
         if url is None:
             raise _missing("/url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or (
-                len(url) > 2048):
-            raise _bad("/url", url, "url must be an absolute http(s) URL of at most 2048 "
-                       "characters.", "INVALID_PARAMETER_SYNTAX")
+        _check_url(url)
         types = body.get("event_types")
         if types is None:
             raise _missing("/event_types")
@@ -265,6 +274,11 @@ class Webhooks:
             (merchant.payer_id,)) if {"*", event_type} & set(orjson.loads(types))]
         if not hooks:
             return
+        self._store_event(merchant.payer_id, event_type, resource_id, resource, hooks)
+
+    def _store_event(self, owner: str, event_type: str, resource_id: str, resource: bytes,
+                     hooks: list[tuple[str, str]]) -> bytes:
+        """Store an event of ``owner`` (compact JSON, raw UTF-8) and queue its deliveries."""
         event_id = f"WH-{fresh(17)}-{fresh(17)}"
         now = isoformat(self.clock.now())
         href = f"{self._placeholder.decode()}{EVENTS}/{event_id}"
@@ -279,8 +293,35 @@ class Webhooks:
         self.store.execute(
             "INSERT INTO events (id, merchant, event_type, resource_id, create_time, body) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, merchant.payer_id, event_type, resource_id, now, body))
+            (event_id, owner, event_type, resource_id, now, body))
         self._queue(event_id, hooks)
+        return body
+
+    def simulate(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        """``POST /v1/notifications/simulate-event``: send a mock event of ``event_type``
+        (a sample invoice as its resource) to ``url``, or to the URL of the merchant's
+        webhook ``webhook_id``, signed for ``WEBHOOK_ID`` as PayPal's simulator does."""
+        if not isinstance(body, dict):
+            raise _bad("/", body, "Send a simulate_event object with event_type and url or "
+                       "webhook_id.", "INVALID_PARAMETER_SYNTAX")
+        event_type = body.get("event_type")
+        if event_type is None:
+            raise _missing("/event_type")
+        if event_type not in EVENT_TYPES:
+            raise _bad("/event_type", event_type,
+                       f"Unsupported event type; use one of {', '.join(EVENT_TYPES)}.")
+        url = body.get("url")
+        if body.get("webhook_id") is not None:
+            url = self.get(merchant, body["webhook_id"])["url"]
+        elif url is None:
+            raise _missing("/url")
+        _check_url(url)
+        resource = sample_invoice(event_type, self.clock.now(), self._placeholder.decode())
+        with self.store.transaction():
+            event = self._store_event(_SIMULATED + merchant.payer_id, event_type,
+                                      resource["id"], orjson.dumps(resource),
+                                      [(SIMULATOR_WEBHOOK_ID, url)])
+        return orjson.loads(event)
 
     def _queue(self, event_id: str, hooks: list[tuple[str, str]]) -> None:
         with self.store.transaction():
@@ -423,15 +464,19 @@ class Webhooks:
             "PAYPAL-TRANSMISSION-SIG": base64.b64encode(signature).decode(),
             "PAYPAL-CERT-URL": self.cert_url(cert_id),
             "PAYPAL-AUTH-ALGO": AUTH_ALGO,
+            "PAYPAL-AUTH-VERSION": AUTH_VERSION,
         }
 
-    def verify_signature(self, merchant: Merchant, body: Any) -> dict[str, str]:
+    def verify_signature(self, merchant: Merchant, body: Any,
+                         raw: bytes | None = None) -> dict[str, str]:
         """``POST /v1/notifications/verify-webhook-signature``.
 
-        Like PayPal, the emulator re-serialises ``webhook_event`` (compact JSON, keys in the
-        order received) before taking its CRC32, so send the event exactly as parsed from the
-        delivered body. ``SUCCESS`` needs one of the merchant's webhooks, ``SHA256withRSA``,
-        one of the emulator's certificate URLs and a signature that matches.
+        The CRC32 is taken over ``webhook_event`` exactly as it appears in the request body
+        ``raw`` (:func:`raw_member`), so only an event posted as it was received verifies, as
+        on PayPal, where integrations splice the raw body in (OBSERVED.md). Without ``raw`` (an
+        in-process call) the event is serialised compactly. ``SUCCESS`` needs one of the
+        merchant's webhooks (or the simulator's ``WEBHOOK_ID``), ``SHA256withRSA``, one of the
+        emulator's certificate URLs and a signature that matches.
         """
         if not isinstance(body, dict):
             raise _bad("/", body, "Send a verify_webhook_signature object.",
@@ -448,14 +493,16 @@ class Webhooks:
         if not isinstance(body["webhook_event"], dict):
             raise _bad("/webhook_event", body["webhook_event"], "webhook_event must be the "
                        "event object.", "INVALID_PARAMETER_SYNTAX")
-        owned = self.store.one("SELECT 1 FROM webhooks WHERE id = ? AND merchant = ?",
-                               (body["webhook_id"], merchant.payer_id))
+        owned = body["webhook_id"] == SIMULATOR_WEBHOOK_ID or self.store.one(
+            "SELECT 1 FROM webhooks WHERE id = ? AND merchant = ?",
+            (body["webhook_id"], merchant.payer_id))
         path = urlsplit(body["cert_url"]).path
         pem = self.certificate(path[len(CERT_PATH):]) if path.startswith(CERT_PATH) else None
         if owned is None or body["auth_algo"] != AUTH_ALGO or pem is None:
             return {"verification_status": "FAILURE"}
+        event = raw_member(raw, "webhook_event") if raw else None
         message = signed_message(body["transmission_id"], body["transmission_time"],
-                                 body["webhook_id"], orjson.dumps(body["webhook_event"]))
+                                 body["webhook_id"], event or orjson.dumps(body["webhook_event"]))
         public = x509.load_pem_x509_certificate(pem).public_key()
         assert isinstance(public, rsa.RSAPublicKey)
         try:
@@ -555,7 +602,7 @@ class Webhooks:
         try:
             response = http.post(url, content=body, headers={
                 **headers, "Content-Type": "application/json",
-                "User-Agent": "PayPal/AUHD-214.0-ppnb-emulator"})
+                "correlation-id": IdFactory.debug_id(), "User-Agent": USER_AGENT})
             status = response.status_code
             if not 200 <= status < 300:
                 problem = f"HTTP {status}"
@@ -574,3 +621,13 @@ class Webhooks:
             self.store.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, next_at = ? WHERE seq = ?",
                 (state, number, time.time() + self.policy.delay(number), seq))
+
+
+def _check_url(url: Any) -> None:
+    """A webhook URL: absolute http(s), at most 2048 characters (400 otherwise)."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or (
+            len(url) > 2048):
+        raise _bad("/url", url, "url must be an absolute http(s) URL of at most 2048 "
+                   "characters.", "INVALID_PARAMETER_SYNTAX")
+
