@@ -96,14 +96,33 @@ def test_rate_one_fails_every_api_call_and_no_emulator_route(
     assert faults.settings()["injected"]["503"] == 4
 
 
-def test_429_carries_retry_after_and_the_client_honours_it(
+def test_429_has_no_retry_after_and_the_client_backs_off(
+    running: RunningEmulator, faults: Faults, api: Api,
+) -> None:
+    """PayPal documents no Retry-After (OBSERVED.md): the client backs off exponentially."""
+    waits: list[float] = []
+    client = Client(running.base_url, api.client_id, api.secret,
+                    retry=RetryPolicy(attempts=3, backoff=0.01, sleep=waits.append))
+    client.get_token()
+    faults.configure(rate=1, statuses=[429])
+    response = unchecked_get(api, INVOICES)
+    paypal_error(response, 429, "RATE_LIMIT_REACHED")
+    assert "retry-after" not in response.headers
+    assert faults.settings()["retry_after"] is None
+    with pytest.raises(APIError) as raised, client:
+        client.invoices.list()
+    assert raised.value.status == 429
+    assert len(waits) == 2 and 0 <= waits[0] <= 0.01 and 0 <= waits[1] <= 0.02  # full jitter
+
+
+def test_429_carries_retry_after_when_asked_and_the_client_honours_it(
     running: RunningEmulator, faults: Faults, api: Api,
 ) -> None:
     waits: list[float] = []
     client = Client(running.base_url, api.client_id, api.secret,
                     retry=RetryPolicy(attempts=2, backoff=0.01, sleep=waits.append))
     client.get_token()
-    faults.configure(rate=1, statuses=[429])
+    faults.configure_from_json({"rate": 1, "statuses": [429], "retry_after": 1})
     response = unchecked_get(api, INVOICES)
     paypal_error(response, 429, "RATE_LIMIT_REACHED")
     assert response.headers["retry-after"] == "1"
@@ -223,6 +242,9 @@ def test_exactly_once_under_faults(running: RunningEmulator, faults: Faults) -> 
     ({"latency_ms": (0.5, 2)}, "latency_ms"),
     ({"drop_connections": 1}, "drop_connections"),
     ({"seed": "42"}, "seed"),
+    ({"retry_after": -1}, "retry_after"),
+    ({"retry_after": 1.5}, "retry_after"),
+    ({"retry_after": True}, "retry_after"),
 ])
 def test_bad_settings_are_refused_by_name(faults: Faults, api: Api, options: dict[str, Any],
                                           field: str) -> None:

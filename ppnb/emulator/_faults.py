@@ -28,8 +28,6 @@ from ._ids import IdFactory
 
 #: Statuses a fault may answer with (what PayPal's clients are expected to retry).
 FAULT_STATUSES = (429, 500, 502, 503, 504)
-#: ``Retry-After`` sent with a fault's 429, in seconds: short, so retrying clients stay fast.
-RETRY_AFTER = "1"
 #: Longest configurable latency, in milliseconds.
 MAX_LATENCY_MS = 60_000
 
@@ -42,7 +40,7 @@ _ENVELOPE = {
     504: ("GATEWAY_TIMEOUT", "Gateway timeout."),
 }
 _COUNTERS = (*map(str, FAULT_STATUSES), _DROP, "applied_then_failed", "latency")
-_KEYS = ("rate", "statuses", "latency_ms", "drop_connections", "seed")
+_KEYS = ("rate", "statuses", "latency_ms", "drop_connections", "seed", "retry_after")
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,7 @@ class _Settings:
     latency_ms: tuple[int, int] = (0, 0)
     drop_connections: bool = False
     seed: int = 0
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,7 @@ class _Plan:
     delay: float
     outcome: int | str | None  # a status, _DROP, or None for no fault
     after: bool
+    retry_after: int | None = None  # seconds for a 429's Retry-After header, if any
 
 
 class _Dropped(Exception):
@@ -82,8 +82,9 @@ class Faults:
 
     Each API request first waits a latency drawn uniformly from ``latency_ms``; then, with
     probability ``rate``, it is faulted: answered with one of ``statuses`` (a PayPal-shaped
-    error body; 429 carries ``Retry-After: 1``) or, with ``drop_connections``, cut off
-    without any response. A faulted read never reaches the app. A faulted write (POST,
+    error body) or, with ``drop_connections``, cut off without any response. A 429 carries
+    no ``Retry-After`` header, as PayPal's (it documents none; OBSERVED.md), unless
+    ``retry_after`` asks for one. A faulted read never reaches the app. A faulted write (POST,
     PUT, PATCH, DELETE) reaches it or not, at random: either nothing happens, or the write
     is fully applied and only its response is replaced by the fault — the case that makes
     clients without idempotent retries create duplicates.
@@ -109,6 +110,7 @@ class Faults:
         latency_ms: tuple[int, int] = (0, 0),
         drop_connections: bool = False,
         seed: int | None = None,
+        retry_after: int | None = None,
     ) -> dict[str, Any]:
         """Replace the fault settings, reseed and reset the counters.
 
@@ -126,6 +128,9 @@ class Faults:
         seed
             Seeds the fault sequence; None picks one (reported by :meth:`settings`, so a
             run can be replayed).
+        retry_after
+            Seconds a faulted 429 asks the client to wait (a ``Retry-After`` header, 0 to
+            3600); None (the default, as PayPal) sends no such header.
 
         Returns
         -------
@@ -137,7 +142,7 @@ class Faults:
         ValueError
             A setting is out of range or of the wrong type; the message names it.
         """
-        settings = _validate(rate, statuses, latency_ms, drop_connections, seed)
+        settings = _validate(rate, statuses, latency_ms, drop_connections, seed, retry_after)
         with self._lock:
             self._settings = settings
             self._rng = random.Random(settings.seed)
@@ -148,7 +153,7 @@ class Faults:
         """:meth:`configure` from a decoded JSON object (omitted keys take their defaults).
 
         Example: ``{"rate": 0.1, "statuses": [429, 503], "latency_ms": [5, 50],
-        "drop_connections": true, "seed": 42}``.
+        "drop_connections": true, "seed": 42, "retry_after": 1}``.
 
         Raises
         ------
@@ -190,6 +195,7 @@ class Faults:
                 "latency_ms": list(s.latency_ms),
                 "drop_connections": s.drop_connections,
                 "seed": s.seed,
+                "retry_after": s.retry_after,
                 "injected": dict(self._injected),
             }
 
@@ -217,7 +223,7 @@ class Faults:
                 await _drop(send)
             else:
                 assert isinstance(plan.outcome, int)
-                await _fail(send, plan.outcome)
+                await _fail(send, plan.outcome, plan.retry_after)
 
         return faulty
 
@@ -234,11 +240,11 @@ class Faults:
                 self._injected[str(outcome)] += 1
                 self._injected["applied_then_failed"] += after
             self._injected["latency"] += delay > 0
-            return _Plan(delay, outcome, after)
+            return _Plan(delay, outcome, after, s.retry_after)
 
 
 def _validate(rate: Any, statuses: Any, latency_ms: Any, drop_connections: Any,
-              seed: Any) -> _Settings:
+              seed: Any, retry_after: Any) -> _Settings:
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         raise ValueError(f"rate: expected a number from 0 to 1, got {rate!r}")
     codes = _sequence("statuses", statuses)
@@ -256,8 +262,13 @@ def _validate(rate: Any, statuses: Any, latency_ms: Any, drop_connections: Any,
                          f"{MAX_LATENCY_MS}, got {latency_ms!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed: expected an integer or null, got {seed!r}")
+    if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(
+            retry_after, int) or not 0 <= retry_after <= 3600):
+        raise ValueError(f"retry_after: expected whole seconds from 0 to 3600 or null, got "
+                         f"{retry_after!r}")
     return _Settings(float(rate), tuple(dict.fromkeys(codes)), (bounds[0], bounds[1]),
-                     drop_connections, secrets.randbits(32) if seed is None else seed)
+                     drop_connections, secrets.randbits(32) if seed is None else seed,
+                     retry_after)
 
 
 def _sequence(name: str, value: Any) -> list[Any]:
@@ -278,16 +289,17 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _fail(send: Send, status: int) -> None:
-    """Answer with PayPal's error body for ``status``."""
+async def _fail(send: Send, status: int, retry_after: int | None) -> None:
+    """Answer with PayPal's error body for ``status`` (a 429 with ``Retry-After`` only when
+    the settings ask for one)."""
     name, message = _ENVELOPE[status]
     debug_id = IdFactory.debug_id()
     body = orjson.dumps({"name": name, "message": message, "debug_id": debug_id, "links": []})
     headers = [(b"content-type", b"application/json"),
                (b"content-length", str(len(body)).encode()),
                (b"paypal-debug-id", debug_id.encode())]
-    if status == 429:
-        headers.append((b"retry-after", RETRY_AFTER.encode()))
+    if status == 429 and retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
