@@ -22,7 +22,7 @@ from ._clock import Clock
 from ._faults import Faults
 from ._ids import IdFactory
 from ._payer import payer_routes
-from ._service import TOKEN_TTL, Invoicing, Merchant
+from ._service import SUMMARY_MODES, TOKEN_TTL, Invoicing, Merchant
 from ._sim import sim_routes
 from ._store import Store
 from ._webhooks import DeliveryPolicy
@@ -68,6 +68,13 @@ class Emulator:
         only.
     webhook_policy
         Retry schedule of webhook deliveries (tests shorten it).
+    summaries
+        How list and search items look. ``False`` (default): list returns whole invoices, and
+        search without ``fields`` everything but the collections. ``True``: as in PayPal's
+        saved responses, summaries (no items, no transactions, ``metadata.create_time``
+        only) unless a search's ``fields`` asks for collections. ``"always"``: summaries
+        even then, like a server that ignores ``fields``. Changeable while serving
+        (:meth:`set_summaries`, ``POST /_emulator/settings``).
 
     Notes
     -----
@@ -85,6 +92,7 @@ class Emulator:
         token_ttl: int = TOKEN_TTL,
         simulation: bool = True,
         webhook_policy: DeliveryPolicy | None = None,
+        summaries: bool | str = False,
     ) -> None:
         self.store = Store(db)
         self.clock = clock or Clock()
@@ -94,6 +102,7 @@ class Emulator:
         self.credentials = [Credentials(cid, secret) for cid, secret in pairs]
         for cred in self.credentials:
             self.service.add_merchant(cred.client_id, cred.client_secret)
+        self.set_summaries(summaries)
         self._started = threading.Event()
         #: Injected faults (``configure``/``clear``); they only touch PayPal's paths.
         self.faults = Faults()
@@ -135,6 +144,22 @@ class Emulator:
     def now(self) -> dt.datetime:
         """The emulator's current time."""
         return self.clock.now()
+
+    def set_summaries(self, mode: bool | str) -> str:
+        """Choose how list and search items look (see the ``summaries`` parameter); returns
+        the mode's name: ``off``, ``on`` or ``always``.
+
+        Raises
+        ------
+        ValueError
+            For anything but ``True``, ``False``, or one of those names.
+        """
+        name = ("on" if mode else "off") if isinstance(mode, bool) else mode
+        if name not in SUMMARY_MODES:
+            raise ValueError(f"summaries: expected true, false or one of {SUMMARY_MODES}, "
+                             f"got {mode!r}")
+        self.service.summaries = name
+        return name
 
     # --- simulation (also served under /_emulator/) ------------------------------------
 
@@ -185,9 +210,17 @@ class Emulator:
         self.service.forget()
         self.service.webhooks.wake()
 
-    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
-        """Serve over HTTP on a loopback port in a background thread (0: any free port)."""
-        return RunningEmulator(self, host, port)
+    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0, *,
+                        ssl_certfile: str | Path | None = None,
+                        ssl_keyfile: str | Path | None = None) -> RunningEmulator:
+        """Serve over HTTP on a loopback port in a background thread (0: any free port).
+
+        With ``ssl_certfile`` (a PEM certificate chain, its key inside or in ``ssl_keyfile``)
+        it serves HTTPS, so clients take the same TLS path as to PayPal; tests make the
+        certificate with a throwaway CA (``trustme``).
+        """
+        return RunningEmulator(self, host, port, ssl_certfile=ssl_certfile,
+                               ssl_keyfile=ssl_keyfile)
 
     def close(self) -> None:
         """Stop delivering webhooks and release the database."""
@@ -198,11 +231,14 @@ class Emulator:
 class RunningEmulator:
     """An :class:`Emulator` served by uvicorn in a daemon thread.
 
-    Use as a context manager, or call :meth:`stop`.
+    Use as a context manager, or call :meth:`stop`. With ``ssl_certfile`` it serves HTTPS.
     """
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *,
+                 ssl_certfile: str | Path | None = None,
+                 ssl_keyfile: str | Path | None = None) -> None:
         self.emulator = emulator
+        self.scheme = "https" if ssl_certfile else "http"
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
@@ -211,6 +247,8 @@ class RunningEmulator:
         config = uvicorn.Config(
             emulator.app, log_level="warning", access_log=False, lifespan="on",
             timeout_graceful_shutdown=2,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -231,8 +269,8 @@ class RunningEmulator:
 
     @property
     def base_url(self) -> str:
-        """Where the API is served, e.g. ``http://127.0.0.1:8765``."""
-        return f"http://{self.host}:{self.port}"
+        """Where the API is served, e.g. ``http://127.0.0.1:8765`` (``https://`` with TLS)."""
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def credentials(self) -> Credentials:
@@ -265,6 +303,8 @@ def start(
     """Start an emulator in a background thread and return it running.
 
     ``running.base_url`` and ``running.credentials`` are what a client needs. Options are
-    those of :class:`Emulator`.
+    those of :class:`Emulator`, plus ``ssl_certfile`` and ``ssl_keyfile`` to serve HTTPS
+    (see :meth:`Emulator.serve_in_thread`).
     """
-    return Emulator(db, **options).serve_in_thread(host, port)
+    tls = {key: options.pop(key) for key in ("ssl_certfile", "ssl_keyfile") if key in options}
+    return Emulator(db, **options).serve_in_thread(host, port, **tls)

@@ -25,6 +25,10 @@ path                                    method   does
                                         DELETE
 ``/_emulator/webhooks/deliveries``      GET      webhook deliveries and every attempt, filtered
                                                  by ``event_id`` and ``status``
+``/_emulator/settings``                 GET,     ``{"summaries": "off"|"on"|"always"}``: how
+                                        POST     list and search items look (see
+                                                 :class:`~._server.Emulator`); POST takes
+                                                 ``true``, ``false`` or a mode's name
 ======================================  =======  =================================================
 """
 
@@ -175,6 +179,18 @@ def sim_routes(emulator: Emulator) -> list[Route]:
                 raise _bad("", body, str(exc)) from None
         return emulator.faults.settings()
 
+    def settings(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        if request.method == "POST":
+            unknown = set(body) - {"summaries"}
+            if unknown:
+                raise _bad(sorted(unknown)[0], None, 'Only "summaries" can be set.')
+            if "summaries" in body:
+                try:
+                    emulator.set_summaries(body["summaries"])
+                except ValueError as exc:
+                    raise _bad("summaries", body["summaries"], str(exc)) from None
+        return {"summaries": service.summaries}
+
     def deliveries(request: Request, body: dict[str, Any]) -> dict[str, Any]:
         q = request.query_params
         return {"deliveries": emulator.deliveries(q.get("event_id"), q.get("status"))}
@@ -190,5 +206,6 @@ def sim_routes(emulator: Emulator) -> list[Route]:
         ("/_emulator/snapshots/{name}/restore", restore, ["POST"]),
         ("/_emulator/faults", faults, ["GET", "POST", "DELETE"]),
         ("/_emulator/webhooks/deliveries", deliveries, ["GET"]),
+        ("/_emulator/settings", settings, ["GET", "POST"]),
     ]
     return [Route(path, _endpoint(handler), methods=methods) for path, handler, methods in table]
