@@ -7,6 +7,13 @@ join back to ``invoices.id``. Data flows one way (API → pager → frames → a
 module knows the JSON shapes of the spec's ``invoice`` schema, never the client or the
 emulator.
 
+It reads real PayPal's shapes as well as the spec's (``../shared/paypal/OBSERVED.md``): fields
+it does not know (``unilateral``, ``detail.archived``, tax ids, ...) are ignored; a status it
+does not know (``AUTO_CANCELLED``) is kept as text; a discount means the amount taken off,
+whatever sign the JSON carries (PayPal's responses report discounts negative, requests send
+them positive); summaries from list and search (no items, no transactions, only a creation
+time) give the columns they have and empty ones for the rest.
+
 Money is exact. Every amount is parsed from its decimal string into **int64 minor units**
 (cents; yen for JPY, which has no decimals; see :func:`ppnb.money.decimals`) with integer
 arithmetic, never through a float. An amount that is not a whole number of minor units
@@ -77,7 +84,8 @@ unit_amount_minor  int64           ``unit_amount.value``
 tax_name           string          ``tax.name``
 tax_percent        string          ``tax.percent``, exactly as sent
 tax_minor          int64           ``tax.amount.value``, computed by PayPal (0 if untaxed)
-discount_minor     int64           ``discount.amount.value`` (0 if no discount)
+discount_minor     int64           ``discount.amount.value`` as the amount taken off,
+                                   ≥ 0 whatever its sign in the JSON (0 if none)
 item_date          datetime64[ns]  ``item_date``
 unit_of_measure    string          ``unit_of_measure``
 currency           string          the invoice's currency
@@ -528,7 +536,7 @@ def _items(kids: _Rows, items: _Columns) -> pd.DataFrame:
         "tax_name": _text(items["tax_name"], f"{path}/tax/name"),
         "tax_percent": _text(items["tax_percent"], f"{path}/tax/percent"),
         "tax_minor": kids.money(items["tax"], "tax/amount"),
-        "discount_minor": kids.money(items["discount"], "discount/amount"),
+        "discount_minor": np.abs(kids.money(items["discount"], "discount/amount")),
         "item_date": _dates(items["item_date"], f"{path}/item_date"),
         "unit_of_measure": _text(items["unit_of_measure"], f"{path}/unit_of_measure"),
         "currency": kids.repeat(kids.parent.currency_text),

@@ -12,6 +12,21 @@ How a pull works
    1000 × ``page_size`` invoices is split into invoice-date windows (halving the date range)
    until every window fits, automatically.
 3. Results are deduplicated by invoice id, keeping the most recently updated copy.
+4. Search results may be summaries: PayPal's saved list and search responses carry no items,
+   no payment or refund transactions and only a creation time (``../shared/paypal/
+   OBSERVED.md``), and a server may ignore ``fields``. An invoice that lacks what its status
+   says exists (payments of a paid invoice, refunds of a refunded one, the cancel time of a
+   cancelled one, and for the full tables its items and transactions) is read again with
+   GET, one by one, concurrently under the same rate-limit handling, counted by the progress
+   bar. So an as-of aging is never silently wrong, and a server that sends everything costs
+   no extra request.
+
+What is downloaded
+------------------
+:func:`fetch_tables` and :func:`fetch_raw` ask for every collection (``fields``), because the
+tables need items, payments and refunds. :func:`fetch_invoices` builds only the invoices
+table, so it asks for none: summaries carry the amounts paid, refunded and due, and only the
+invoices whose summaries lack them are read in full.
 
 Consistency while invoices change during a pull
 ------------------------------------------------
@@ -31,23 +46,30 @@ import gc
 import math
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from .client import Client, RateLimited
+from .client import Client, NotFound, RateLimited
 from .frames import Tables, flatten
 
-__all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "search_data"]
+__all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "incomplete",
+           "search_data"]
 
 #: PayPal serves pages 1 to 1000 of a search.
 MAX_PAGES = 1000
 #: Ask for every collection: the tables need items, payments and refunds, and asking for all
 #: lets the server send each stored invoice as it is, without trimming it.
 COLLECTIONS = ["items", "payments", "refunds", "additional_recipients_info", "attachments"]
+#: Statuses that say payments were recorded, refunds were recorded, or the invoice was
+#: cancelled (``AUTO_CANCELLED``: PayPal's documentation lists it, the spec's enum does not).
+PAID_STATUSES = frozenset({"PAID", "MARKED_AS_PAID", "PARTIALLY_PAID", "REFUNDED",
+                           "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
+REFUNDED_STATUSES = frozenset({"REFUNDED", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
+CANCELLED_STATUSES = frozenset({"CANCELLED", "AUTO_CANCELLED"})
 _TEXT_FILTERS = {
     "invoice_number": "invoice_number",
     "recipient_email": "recipient_email",
@@ -195,16 +217,45 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def incomplete(invoice: Mapping[str, Any], *, collections: bool) -> bool:
+    """Whether a search result lacks what its status says exists, so that it must be read
+    again with GET.
+
+    Always needed: the payments of a paid, partly paid or refunded invoice, the refunds of a
+    refunded one (their totals; their transactions when ``collections``), and the cancel
+    time of a cancelled one. With ``collections`` (the full tables) also its items (every
+    invoice has at least one) and the transactions behind any paid or refunded total.
+    """
+    status = invoice.get("status")
+    payments = invoice.get("payments") or {}
+    refunds = invoice.get("refunds") or {}
+    if collections:
+        if not invoice.get("items") or (
+                "paid_amount" in payments and "transactions" not in payments) or (
+                "refund_amount" in refunds and "transactions" not in refunds):
+            return True
+        paid, refunded = "transactions", "transactions"
+    else:
+        paid, refunded = "paid_amount", "refund_amount"
+    if (status in PAID_STATUSES and not payments.get(paid)) or (
+            status in REFUNDED_STATUSES and not refunds.get(refunded)):
+        return True
+    metadata = (invoice.get("detail") or {}).get("metadata") or {}
+    return status in CANCELLED_STATUSES and not metadata.get("cancel_time")
+
+
 class _Pull:
     """One pull: the client, paging parameters, the limiter and the progress bar."""
 
     def __init__(self, client: Client, *, page_size: int, concurrency: int, max_pages: int,
-                 progress: bool | None) -> None:
+                 progress: bool | None, collections: bool = True) -> None:
         if not 1 <= page_size <= 100:
             raise ValueError("page_size is 1 to 100")
         self.client = client
         self.page_size = page_size
         self.max_pages = max_pages
+        self.collections = collections
+        self.fields = {"fields": COLLECTIONS} if collections else {}
         self.limiter = _Limiter(concurrency)
         self.pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="ppnb-pager")
         from tqdm.auto import tqdm
@@ -212,15 +263,13 @@ class _Pull:
         self.bar = tqdm(total=0, unit="inv", desc="invoices",
                         disable=not (_interactive() if progress is None else progress))
 
-    def page(self, data: Mapping[str, Any], number: int, total: bool = False) -> dict:
-        """One page, retried at a lower concurrency while PayPal rate-limits us."""
+    def limited(self, call: Callable[[], dict], what: str) -> dict:
+        """One request, retried at a lower concurrency while PayPal rate-limits us."""
         for _ in range(8):
             seen = self.client.stats["429"]
             try:
                 with self.limiter:
-                    body = self.client.invoices.search(
-                        {**data, "fields": COLLECTIONS}, page=number,
-                        page_size=self.page_size, total_required=total)
+                    body = call()
             except RateLimited:
                 self.limiter.throttled()
                 continue
@@ -228,9 +277,43 @@ class _Pull:
                 self.limiter.throttled()
             else:
                 self.limiter.succeeded()
-            self.bar.update(len(body.get("items", [])))
             return body
-        raise PagerError(f"page {number} kept being rate-limited; try again later")
+        raise PagerError(f"{what} kept being rate-limited; try again later")
+
+    def page(self, data: Mapping[str, Any], number: int, total: bool = False) -> dict:
+        """One page of search results."""
+        body = self.limited(lambda: self.client.invoices.search(
+            {**data, **self.fields}, page=number, page_size=self.page_size,
+            total_required=total), f"page {number}")
+        self.bar.update(len(body.get("items", [])))
+        return body
+
+    def invoice(self, invoice_id: str) -> dict | None:
+        """One invoice read whole (None if it was deleted meanwhile)."""
+        try:
+            body = self.limited(lambda: self.client.invoices.get(invoice_id),
+                                f"invoice {invoice_id}")
+        except NotFound:
+            body = None
+        self.bar.update(1)
+        return body
+
+    def complete(self, found: list[dict]) -> list[dict]:
+        """Read again, one by one and concurrently, every result that lacks what its
+        status says exists (:func:`incomplete`)."""
+        todo = [i for i, inv in enumerate(found) if incomplete(inv, collections=self.collections)]
+        if not todo:
+            return found
+        self.bar.total = (self.bar.total or 0) + len(todo)
+        self.bar.set_description(f"invoices (+{len(todo):,} read one by one)")
+        whole = list(self.pool.map(lambda i: self.invoice(found[i]["id"]), todo))
+        gone = set()
+        for i, invoice in zip(todo, whole, strict=True):
+            if invoice is None:
+                gone.add(i)
+            else:
+                found[i] = invoice
+        return [inv for i, inv in enumerate(found) if i not in gone]
 
     def window(self, data: dict[str, Any]) -> list[dict]:
         """All invoices matching ``data``, splitting by invoice date when over the cap."""
@@ -274,7 +357,7 @@ class _Pull:
                     break
                 if count(self.client, data) == sum(self.totals):
                     break  # the matching set kept its size: pages could not have shifted
-            return found
+            return self.complete(found)
         finally:
             self.pool.shutdown(wait=True)
             self.bar.close()
@@ -324,6 +407,7 @@ def fetch_raw(
     progress: bool | None = None,
     max_pages: int = MAX_PAGES,
     verify: bool = True,
+    collections: bool = True,
     **filters: Any,
 ) -> list[dict]:
     """Every invoice matching ``filters`` (see :func:`search_data`) as API dicts, with their
@@ -342,9 +426,12 @@ def fetch_raw(
     verify
         Count the matches again after the pull and pull once more if the count moved (see
         the module docstring); costs one request. :func:`ppnb.sync` has its own check.
+    collections
+        Ask for items, payments and refunds (default). False asks for none: search summaries,
+        with only the invoices whose status needs more read whole (:func:`incomplete`).
     """
     pull = _Pull(client, page_size=page_size, concurrency=concurrency, max_pages=max_pages,
-                 progress=progress)
+                 progress=progress, collections=collections)
     with gc_paused():
         return pull.run(search_data(**filters), verify=verify)
 
@@ -357,6 +444,13 @@ def fetch_tables(client: Client, **options: Any) -> Tables:
 
 
 def fetch_invoices(client: Client, **options: Any) -> pd.DataFrame:
-    """Every matching invoice, one row each (see :func:`fetch_tables` for all tables)."""
-    return fetch_tables(client, **options).invoices
+    """Every matching invoice, one row each (see :func:`fetch_tables` for all tables).
+
+    Downloads no item, payment or refund collections: the search summaries are enough,
+    except for invoices whose status needs what their summary lacks, which are read whole
+    (see :func:`fetch_raw` with ``collections=False``). Takes the options and filters of
+    :func:`fetch_raw`.
+    """
+    with gc_paused():
+        return flatten(fetch_raw(client, collections=False, **options)).invoices
 

@@ -161,7 +161,10 @@ def test_rate_limits_shrink_parallelism_and_the_pull_completes() -> None:
     pages = {n: [{"id": f"INV2-{n}-{k}", "status": "SENT",
                   "detail": {"currency_code": "USD", "invoice_number": f"{n}-{k}",
                              "metadata": {"create_time": "2025-01-01T00:00:00Z"}},
-                  "amount": {"currency_code": "USD", "value": "1.00"}} for k in range(10)]
+                  "amount": {"currency_code": "USD", "value": "1.00"},
+                  "items": [{"name": "x", "quantity": "1",
+                             "unit_amount": {"currency_code": "USD", "value": "1.00"}}]}
+                 for k in range(10)]
              for n in range(1, 6)}
     calls = {"n": 0}
 
