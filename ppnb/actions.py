@@ -9,7 +9,8 @@ Every run belongs to a **job** with an id and a journal file, ``{journal_dir}/{j
 append-only JSON lines, each flushed and fsync'd before the next step. A header line records
 the action and its options; then, for every call, a ``start`` line (invoice, request id,
 request body) is written *before* the call and an ``end`` line (outcome, error, issues,
-debug_id) *after* it.
+debug_id, and the day it counted on) *after* it. :func:`job_calls` reads a job's calls back
+(``ppnb.dunning`` keeps the level each invoice reached this way).
 
 Each call's ``PayPal-Request-Id`` is derived from the job id, the action and the invoice id
 (a UUID5), so it is the same in every run of the job. PayPal (and the emulator) apply a
@@ -67,10 +68,13 @@ __all__ = [
     "REMINDERS_PER_DAY",
     "BulkError",
     "JobBusy",
+    "JobCall",
     "Journal",
     "ReminderLedger",
     "bulk",
+    "job_calls",
     "notification",
+    "reminder_history",
     "request_id",
 ]
 
@@ -199,6 +203,58 @@ class _Entry:
     end: dict[str, Any] | None = None
 
 
+def _entries(records: Iterable[Mapping[str, Any]]) -> dict[str, _Entry]:
+    """The calls of a journal's records (after its header): each key's last start, with the
+    end that followed it."""
+    entries: dict[str, _Entry] = {}
+    for record in records:
+        key = record.get("key")
+        if record.get("type") == "start":
+            entries[key] = _Entry(record["invoice_id"], record["request_id"], record.get("body"))
+        elif record.get("type") == "end" and key in entries:
+            entries[key].end = dict(record)
+    return entries
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """One call of a job as its journal records it (see :func:`job_calls`).
+
+    Attributes
+    ----------
+    key
+        The call's key in the job (the invoice id, or ``id#n`` for repeats).
+    invoice_id, request_id
+        The invoice and the ``PayPal-Request-Id`` the call was (or will be) sent with.
+    outcome
+        ``"ok"`` or ``"failed"``; ``None`` when it started but never ended (a crash).
+    day
+        The day the job counted it on (its ``today``: the emulator's clock or PayPal's UTC
+        date), ``None`` until it ended.
+    """
+
+    key: str
+    invoice_id: str
+    request_id: str
+    outcome: str | None
+    day: dt.date | None
+
+
+def job_calls(job_id: str, journal_dir: str | Path | None = None) -> list[JobCall]:
+    """Every call a job's journal records, in the order they started (empty if the job has
+    never run). Read only: it takes no lock, so it can be read while the job runs."""
+    if not _JOB_ID.match(job_id):
+        raise BulkError(f"job_id must be 1-100 letters, digits, '.', '_' or '-': {job_id!r}")
+    records = _read_lines(Path(journal_dir or DEFAULT_JOURNAL_DIR) / f"{job_id}.jsonl")
+    calls = []
+    for key, entry in _entries(records[1:]).items():
+        end = entry.end or {}
+        day = end.get("day") or (end.get("timestamp") or "")[:10]
+        calls.append(JobCall(key, entry.invoice_id, entry.request_id, end.get("outcome"),
+                             dt.date.fromisoformat(day) if day else None))
+    return calls
+
+
 class Journal:
     """A job's append-only journal: a header, then ``start``/``end`` lines around each call.
 
@@ -253,13 +309,7 @@ class Journal:
                     f"{header['options']}")
         elif self._log:
             self._log.append({**header, "time": _now()})
-        for record in records[1:]:
-            key = record.get("key")
-            if record.get("type") == "start":
-                self.entries[key] = _Entry(record["invoice_id"], record["request_id"],
-                                           record.get("body"))
-            elif record.get("type") == "end" and key in self.entries:
-                self.entries[key].end = record
+        self.entries.update(_entries(records[1:]))
 
     def _drop_torn_tail(self) -> None:
         """Cut a last line left half-written by a crash, so appends start on a new line."""
@@ -331,6 +381,27 @@ class ReminderLedger:
         """Reminders sent for one invoice on ``day``."""
         return self.counts(day).get(invoice_id, 0)
 
+    def history(self) -> pd.DataFrame:
+        """Every reminder ppnb applied, one row each (a request id counts once):
+        ``invoice_id``, ``day`` (datetime64), ``request_id``; sorted by day and invoice."""
+        rows = []
+        for path in sorted(self.dir.glob("*.jsonl")) if self.dir.is_dir() else []:
+            try:
+                day = dt.date.fromisoformat(path.stem)
+            except ValueError:
+                continue  # not a ledger day file
+            seen: set[tuple[str, str]] = set()
+            for record in _read_lines(path):
+                if record.get("full") or "request_id" not in record:
+                    continue
+                pair = (record["invoice_id"], record["request_id"])
+                if pair not in seen:
+                    seen.add(pair)
+                    rows.append((pair[0], day, pair[1]))
+        frame = pd.DataFrame(rows, columns=["invoice_id", "day", "request_id"])
+        frame["day"] = pd.to_datetime(frame["day"]).astype("datetime64[ns]")
+        return frame.sort_values(["day", "invoice_id"], kind="stable").reset_index(drop=True)
+
     def record(self, invoice_id: str, day: dt.date, request_id: str) -> None:
         """Note an applied reminder."""
         self._write(day, {"invoice_id": invoice_id, "request_id": request_id, "time": _now()})
@@ -356,6 +427,14 @@ class ReminderLedger:
             logs, self._logs = self._logs, {}
         for handle, _ in logs.values():
             handle.close()
+
+
+def reminder_history(journal_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every reminder ppnb sent from this journal folder (bulk jobs, forms, dunning), as
+    ``invoice_id``, ``day``, ``request_id``: the ``reminders`` input of
+    :func:`ppnb.analysis.predict_payments` and :func:`ppnb.analysis.worklist` (PayPal has no
+    call that lists reminders)."""
+    return ReminderLedger(journal_dir).history()
 
 
 # --- what to act on -------------------------------------------------------------------------
@@ -587,7 +666,7 @@ def _execute(client: Client, action: str, unit: _Unit, journal: Journal, rid: st
     if action == "remind" and row["outcome"] == "ok":
         ledger.record(unit.invoice_id, day, rid)
     row["timestamp"] = _now()
-    journal.end(unit.key, row)
+    journal.end(unit.key, {**row, "day": day.isoformat()})  # the day it counted on
     return row
 
 
