@@ -60,9 +60,9 @@ def samples() -> list[Sample]:
     text = SEED.read_text()
     starts = [m.start() for m in re.finditer(r"^curl ", text, re.M)]
     out = []
-    for n, start in enumerate(starts):
+    for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(text)
-        command = _command(text[start:end])
+        command = _command(text[begin:end])
         words = shlex.split(command.replace("\\\n", " "))  # as a shell joins the lines
         method, url, headers, data = "GET", "", {}, None
         i = 1
@@ -79,7 +79,7 @@ def samples() -> list[Sample]:
             elif not word.startswith("-"):
                 url = word
             i += 1
-        after = text[start + len(command):end]
+        after = text[begin + len(command):end]
         brace = re.search(r"^\{", after, re.M)
         shown = json.JSONDecoder().raw_decode(after[brace.start():])[0] if brace else None
         status = re.search(r"HTTP (\d{3})", after)

@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from .._clock import isoformat
+
 ZONE = ZoneInfo("America/Los_Angeles")
 #: ``2014-02-27``, optionally a time, optionally a zone (an abbreviation, ``Z`` or an offset).
 _V1_DATE = re.compile(
@@ -64,5 +66,4 @@ def day_bounds(iso: str) -> tuple[str, str]:
     day = dt.date.fromisoformat(iso)
     start = dt.datetime(day.year, day.month, day.day, tzinfo=ZONE)
     end = start + dt.timedelta(days=1, seconds=-1)
-    return tuple(t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[return-value]
-                 for t in (start, end))
+    return isoformat(start), isoformat(end)

@@ -218,6 +218,11 @@ def invoice(body: Any, problems: S.Problems) -> dict[str, Any]:
     if body.get("merchant_info") is None:
         problems.add("merchant_info", "MISSING_REQUIRED_PARAMETER",
                      "A required field is missing: merchant_info.")
+    currency = currency_of(body)
+    if currency is None and body.get("template_id") is None:  # v1 has no currency field
+        problems.add("items", "MISSING_REQUIRED_PARAMETER",
+                     "An invoice needs at least one item with a unit_price (its currency is "
+                     "the invoice's).")
     term = body.get("payment_term")
     if isinstance(term, dict):
         term = {"term_type": term.get("term_type"),
@@ -242,7 +247,7 @@ def invoice(body: Any, problems: S.Problems) -> dict[str, Any]:
                "minimum_amount_due": money(body.get("minimum_amount_due"))}
     return prune({
         "detail": {
-            "currency_code": currency_of(body), "invoice_number": body.get("number"),
+            "currency_code": currency, "invoice_number": body.get("number"),
             "invoice_date": date(body.get("invoice_date"), "invoice_date", problems),
             "payment_term": term, "reference": body.get("reference"), "note": body.get("note"),
             "terms_and_conditions": body.get("terms"), "memo": body.get("merchant_memo"),

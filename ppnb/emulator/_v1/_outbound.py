@@ -223,7 +223,7 @@ def invoice(doc: dict[str, Any], base: str, extras: dict[str, Any] | None = None
            "metadata": {v1: (_dates.render_time(metadata.get(v2)) if v1.endswith("_date")
                              else metadata.get(v2)) for v1, v2 in _METADATA},
            "links": links(doc.get("links") or [], f"{base}{INVOICES}/{doc.get('id')}",
-                          _INVOICE_LINKS)}
+                          _INVOICE_LINKS) or None}
     shipping_phone = (extras or {}).get("shipping_phone")
     if shipping_phone and out["shipping_info"]:
         out["shipping_info"]["phone"] = shipping_phone

@@ -61,16 +61,19 @@ def page(svc: Invoicing, merchant: Merchant, filters: dict[str, Any], offset: in
     return out
 
 
-def _range(body: dict[str, Any], kind: str, problems: S.Problems) -> tuple[str, str] | None:
-    ends = []
-    for end, default in zip(("start", "end"), _OPEN, strict=True):
+def _range(body: dict[str, Any], kind: str, problems: S.Problems
+           ) -> tuple[str | None, str | None] | None:
+    """The ISO days ``start_<kind>_date`` and ``end_<kind>_date`` name (``None`` for an open
+    end), or ``None`` when neither is given."""
+    ends: list[str | None] = []
+    for end in ("start", "end"):
         field = f"{end}_{kind}_date"
         value = body.get(field)
-        iso = _dates.parse(value) if value is not None else default
-        if iso is None:
+        iso = _dates.parse(value) if value is not None else None
+        if value is not None and iso is None:
             problems.add(field, "INVALID_PARAMETER_SYNTAX", f"Invalid date: use {_dates.FORMAT}.",
                          value)
-        ends.append(iso or default)
+        ends.append(iso)
     if body.get(f"start_{kind}_date") is None and body.get(f"end_{kind}_date") is None:
         return None
     return ends[0], ends[1]
@@ -122,19 +125,21 @@ def search(svc: Invoicing, merchant: Merchant, body: Any) -> dict[str, Any]:
     for kind in ("invoice", "due"):
         bounds = _range(body, kind, problems)
         if bounds:
-            filters[f"{kind}_date_range"] = {"start": bounds[0], "end": bounds[1]}
+            filters[f"{kind}_date_range"] = {"start": bounds[0] or _OPEN[0],
+                                             "end": bounds[1] or _OPEN[1]}
     bounds = _range(body, "payment", problems)
     if bounds:
-        filters["payment_date_range"] = {"start": f"{bounds[0]}T00:00:00Z",
-                                         "end": f"{bounds[1]}T23:59:59Z"}
+        filters["payment_date_range"] = {"start": f"{bounds[0] or _OPEN[0]}T00:00:00Z",
+                                         "end": f"{bounds[1] or _OPEN[1]}T23:59:59Z"}
     bounds = _range(body, "creation", problems)
     if bounds:
-        try:
-            filters["creation_date_range"] = {"start": _dates.day_bounds(bounds[0])[0],
-                                              "end": _dates.day_bounds(bounds[1])[1]}
+        try:  # days in the merchant's zone
+            filters["creation_date_range"] = {
+                "start": _dates.day_bounds(bounds[0])[0] if bounds[0] else f"{_OPEN[0]}T00:00:00Z",
+                "end": _dates.day_bounds(bounds[1])[1] if bounds[1] else f"{_OPEN[1]}T23:59:59Z"}
         except OverflowError:
-            problems.add("end_creation_date", "INVALID_PARAMETER_VALUE",
-                         "The date is out of range.", body.get("end_creation_date"))
+            problems.add("creation_date", "INVALID_PARAMETER_VALUE",
+                         "The creation dates are out of range.")
     prefixes = {}
     for field in (*_PREFIXES, "number"):
         value = body.get(field)
