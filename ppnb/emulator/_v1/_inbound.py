@@ -210,8 +210,9 @@ def currency_of(body: dict[str, Any]) -> str | None:
     return None
 
 
-def invoice(body: Any, problems: S.Problems) -> dict[str, Any]:
-    """A v1 invoice (or a template's ``template_data``) as the service's invoice body."""
+def invoice(body: Any, problems: S.Problems, *, template: bool = False) -> dict[str, Any]:
+    """A v1 invoice (or, with ``template``, a template's ``template_data``) as the service's
+    invoice body."""
     if not isinstance(body, dict):
         problems.add("", "INVALID_PARAMETER_SYNTAX", "Send a JSON object.", None)
         return {}
@@ -219,7 +220,8 @@ def invoice(body: Any, problems: S.Problems) -> dict[str, Any]:
         problems.add("merchant_info", "MISSING_REQUIRED_PARAMETER",
                      "A required field is missing: merchant_info.")
     currency = currency_of(body)
-    if currency is None and body.get("template_id") is None:  # v1 has no currency field
+    if currency is None and not template and body.get("template_id") is None:
+        # v1 has no currency field: an invoice's is its amounts'
         problems.add("items", "MISSING_REQUIRED_PARAMETER",
                      "An invoice needs at least one item with a unit_price (its currency is "
                      "the invoice's).")

@@ -62,7 +62,7 @@ def template(body: Any, problems: S.Problems) -> dict[str, Any]:
     data = body.get("template_data")
     if data is not None:
         inner = S.Problems()
-        translated = invoice(data, inner)
+        translated = invoice(data, inner, template=True)
         for detail in inner.details:  # name the template's fields from the template
             where = "" if detail.field in (None, "/") else f".{detail.field}"
             problems.add(f"template_data{where}", detail.issue, detail.description,
