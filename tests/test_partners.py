@@ -27,7 +27,7 @@ from helpers import invoice_body, wait_for
 
 import ppnb.partners as partners
 from ppnb.analysis import aging, kpis
-from ppnb.client import AuthenticationError, Client
+from ppnb.client import AuthenticationError, Client, RetryPolicy
 from ppnb.emulator import Clock, RunningEmulator, start
 from ppnb.emulator._fleet import Fleet, revoke, seed_fleet
 from ppnb.frames import Tables
@@ -130,6 +130,28 @@ def test_thirty_merchants_with_faults_and_three_revoked(
     assert secret not in logs
     for file in tmp_path.rglob("*"):
         assert not file.is_file() or secret.encode() not in file.read_bytes(), file
+
+
+def test_dask_retries_what_outlasts_the_clients_own_retries(
+        world: tuple[RunningEmulator, Fleet], cluster: DaskClient, tmp_path: Path) -> None:
+    running, fleet = world
+    some = fleet.granted_ids[:10]
+    impatient = Client(running.base_url, fleet.partner.client_id, fleet.partner.client_secret,
+                       retry=RetryPolicy(attempts=1))  # every fault reaches the task
+    running.emulator.faults.configure(rate=0.2, statuses=(500, 503), seed=3)
+    try:
+        patient = partners.sync(impatient, some, tmp_path / "retried", client=cluster,
+                                retries=20)
+        injected = running.emulator.faults.settings()["injected"]
+        once = partners.sync(impatient, some, tmp_path / "once", client=cluster, retries=0)
+    finally:
+        running.emulator.faults.clear()
+    assert injected["500"] + injected["503"] >= 3, injected
+    assert (patient["outcome"] == "synced").all(), patient
+    _assert_equal_to_own_pulls(tmp_path / "retried", running, fleet, some)
+    failed = once[once["outcome"] == "failed"]
+    assert len(failed) >= 1 and failed["error"].str.startswith("TransientError: ").all()
+    assert set(partners.merchants(tmp_path / "once")) == set(some) - set(failed["merchant"])
 
 
 def test_rerun_is_incremental_and_a_revoked_merchant_keeps_its_data(
