@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,6 +149,28 @@ def new_merchant(emulator: Any) -> tuple[str, str]:
     client_id, secret = f"m-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex + uuid.uuid4().hex
     emulator.add_merchant(client_id, secret)
     return client_id, secret
+
+
+def kernel_env(home: Path) -> dict[str, str]:
+    """Environment for Jupyter kernels started by a test: every folder in ``home``, and no
+    PayPal settings inherited from the machine (a test sets the ones it means)."""
+    env = {name: str(home / folder) for name, folder in {
+        "HOME": "", "JUPYTER_CONFIG_DIR": "jupyter/config", "JUPYTER_DATA_DIR": "jupyter/data",
+        "JUPYTER_RUNTIME_DIR": "jupyter/runtime", "IPYTHONDIR": "ipython",
+        "MPLCONFIGDIR": "mpl"}.items()}
+    for folder in env.values():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def notebook_errors(executed: Path) -> tuple[list[Any], str]:
+    """The outputs of an executed notebook, and the text of any error among them."""
+    import nbformat
+
+    cells = nbformat.read(executed, as_version=4).cells
+    outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
+    errors = "\n".join(f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error")
+    return outputs, errors
 
 
 def free_port() -> int:

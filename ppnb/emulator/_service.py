@@ -7,8 +7,9 @@ invoices). Failures raise :class:`~ppnb.emulator._errors.ApiError` before anythi
 Rules (from PayPal's API reference, and the emulator's documented choices):
 
 * Send: issue date today or past → ``SENT`` (``UNPAID`` when ``send_to_recipient`` is false or
-  there is no recipient email); future → ``SCHEDULED``. Sending a sent or scheduled invoice
-  again has no effect.
+  there is no recipient email); future → ``SCHEDULED``, sent at 07:00 on the issue date
+  (UTC; the merchant profile's time zone on PayPal, OBSERVED.md). Sending a sent or
+  scheduled invoice again has no effect.
 * Delete: ``DRAFT`` and ``SCHEDULED`` only; the number can then be reused.
 * Cancel: sent, unpaid invoices only; cancelled invoices stay readable.
 * Remind: ``UNPAID``, ``SENT`` or ``PARTIALLY_PAID``; at most 2 per invoice per (UTC) day.
@@ -66,6 +67,8 @@ SCOPE = (
 )
 MAX_TEMPLATES = 50
 REMINDERS_PER_DAY = 2
+#: The hour (UTC here; the merchant's time zone on PayPal) scheduled invoices go out.
+SEND_HOUR = 7
 RECIPIENT_CHANGES = 2
 RECIPIENT_WINDOW = dt.timedelta(hours=72)
 SENT_STATES = ("SENT", "UNPAID", "PARTIALLY_PAID")
@@ -1026,10 +1029,17 @@ class Invoicing:
                 "GROUP BY operation ORDER BY operation", (invoice_id,)))
         return out
 
+    def _send_day(self) -> str:
+        """The latest issue date whose scheduled invoices are due: PayPal sends them at
+        07:00 on their issue date in the merchant's time zone (OBSERVED.md; the emulator's
+        merchants live in UTC), so before 07:00 it is yesterday."""
+        now = self.clock.now()
+        return (now.date() - dt.timedelta(days=now.hour < SEND_HOUR)).isoformat()
+
     def fire_scheduled(self) -> list[str]:
-        """Send every scheduled invoice whose date has come (by the emulator's clock);
-        returns their ids."""
-        today = self.clock.today().isoformat()
+        """Send every scheduled invoice whose sending time has come (07:00 UTC on its issue
+        date, by the emulator's clock); returns their ids."""
+        today = self._send_day()
         owners = {m.payer_id: m for m in self.merchants()}
         fired = []
         with self.store.transaction():
@@ -1046,8 +1056,8 @@ class Invoicing:
         return fired
 
     def tick(self) -> None:
-        """Fire scheduled sends once per emulator day (cheap enough to call per request)."""
-        if self._fired_through != self.clock.today().isoformat():
+        """Fire scheduled sends once per sending day (cheap enough to call per request)."""
+        if self._fired_through != self._send_day():
             self.fire_scheduled()
 
     def _owner(self, invoice_id: str) -> Merchant:
