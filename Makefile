@@ -5,8 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The payer-page test drives Debian's Chromium through playwright; never a downloaded browser.
 CHROMIUM := /usr/bin/chromium
+# Debian's faketime moves a process's clock (children included): the notebook tests run their
+# kernels on set days, and `make test-at` runs the suite on another day.
+FAKETIME := /usr/bin/faketime
+# The day of the suite's second pass in `make test` (a January day: month-end, quarter-end
+# and year-start arithmetic all turn over there), and which tests it runs.
+DAY ?= 2027-01-15
+DAY_TESTS ?= -m "not slow" --ignore tests/test_schemathesis.py --ignore tests/test_notebooks.py
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test test-at lint bench setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,23 +21,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(CHROMIUM):
-	@echo "installing Debian's chromium (needs root) for tests/test_payer_page.py"
+$(CHROMIUM) $(FAKETIME):
+	@echo "installing Debian's chromium and faketime (needs root) for the browser and date tests"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o=Dpkg::Use-Pty=0 chromium >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o=Dpkg::Use-Pty=0 chromium faketime \
+		>/dev/null
 
 setup: $(STAMP)
 
 # JupyterLab on the notebooks over the seeded emulator; `make run HEADLESS=1` executes them
 # all with nbclient instead and leaves the executed notebooks and the report in out/.
+# DB chooses the book (`PPNB_TODAY=2028-02-29 make run HEADLESS=1 DB=out/leap.sqlite`).
+DB ?= data/emulator.sqlite
 run: $(STAMP)
-	$(BIN)/ppnb lab --db data/emulator.sqlite $(if $(HEADLESS),--headless --out out)
+	$(BIN)/ppnb lab --db $(DB) $(if $(HEADLESS),--headless --out out)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks
 
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-at DAY=$(DAY) DAY_TESTS='$(DAY_TESTS)'
+
+# The suite with every process's clock (children included) on $(DAY) at 10:00 UTC, running on
+# from there: `make test-at DAY=2028-02-29 DAY_TESTS=tests/test_rules.py`. The clock is moved
+# by an offset, so a server and the processes it starts agree on the time.
+test-at: $(STAMP) $(FAKETIME)
+	@echo "the suite as of $(DAY)"
+	faketime -f "$$($(BIN)/python -c 'import datetime as d, time; \
+		print("%+d" % (d.datetime.fromisoformat("$(DAY)T10:00:00+00:00").timestamp() - time.time()))')" \
+		$(BIN)/python -m pytest -q -p no:cacheprovider $(DAY_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

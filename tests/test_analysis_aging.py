@@ -226,6 +226,8 @@ def test_as_of_from_clock_never_wall_clock(book: Tables) -> None:
     assert aging(book, "2025-03-31", clock=lambda: dt.date(1999, 1, 1)).as_of == D
     with pytest.raises(AnalysisError, match="as_of"):
         aging(book, "31/03/2025")
+    with pytest.raises(AnalysisError, match="as_of is required"):
+        aging(book)  # neither a date nor a clock: refused, never the machine's today
 
 
 def test_rates_convert_without_mixing(book: Tables) -> None:

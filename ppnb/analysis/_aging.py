@@ -150,8 +150,9 @@ def aging(
         The four tables (e.g. from :func:`ppnb.fetch_tables`); never the API.
     as_of
         A date, datetime (its date), Timestamp or ``"YYYY-MM-DD"``. ``None`` takes the date
-        of ``clock()`` when a clock is given (e.g. an emulator's ``clock.now``), else the
-        machine's today; the date used is in :attr:`Aging.as_of`.
+        of ``clock()`` (e.g. ``client.today`` or an emulator's ``clock.now``); with neither,
+        :class:`AnalysisError`: the machine's clock is never read. The date used is in
+        :attr:`Aging.as_of`.
     basis
         ``"due_date"`` (default) or ``"invoice_date"``.
     buckets
@@ -173,8 +174,8 @@ def aging(
     Raises
     ------
     AnalysisError
-        (a ``ValueError``) for a bad basis, buckets, ``by`` column, date, or a currency
-        without a rate.
+        (a ``ValueError``) for a bad basis, buckets, ``by`` column, date, a missing as-of
+        date, or a currency without a rate.
     """
     day = resolve_as_of(as_of, clock)
     basis = check_basis(basis)

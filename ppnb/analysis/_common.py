@@ -140,12 +140,20 @@ def as_date(value: Any, name: str) -> dt.date:
 
 
 def resolve_as_of(as_of: Any, clock: Callable[[], Any] | None) -> dt.date:
-    """``as_of`` as a date; if None, the date ``clock()`` gives, else the machine's today."""
+    """``as_of`` as a date; if None, the date ``clock()`` gives.
+
+    Raises
+    ------
+    AnalysisError
+        With neither: an analysis never reads the machine's clock behind the caller's back
+        (the book's today is ``client.today()``; pass it).
+    """
     if as_of is not None:
         return as_date(as_of, "as_of")
     if clock is not None:
         return as_date(clock(), "clock()")
-    return dt.date.today()
+    raise AnalysisError("as_of is required: pass a date, e.g. client.today() for the book's "
+                        "today, or a clock=")
 
 
 def day_number(date: dt.date) -> int:
