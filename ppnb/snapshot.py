@@ -98,24 +98,62 @@ def _current(root: Path) -> Path | None:
 
 
 def _write(root: Path, tables: Tables, state: dict[str, Any]) -> None:
-    """Write a new version beside the old one, then switch ``CURRENT`` atomically."""
+    """Write a new version beside the old one, then switch ``CURRENT`` atomically.
+
+    The commit, step by step: clear what an interrupted write left behind (any version that
+    ``CURRENT`` does not name, any ``.partial``); write the tables and the state into
+    ``v-N.partial`` and flush each to disk; rename it to ``v-N`` (N one past every version
+    on disk); write ``CURRENT.partial``, flush it, and rename it over ``CURRENT``; remove the
+    old version. A process killed at any step, or a disk that fills at any step, leaves
+    ``CURRENT`` naming a complete version, and the next write starts by clearing the rest,
+    so a sync never wedges on what an earlier one left (tests/test_snapshot_commit.py kills
+    the commit at each step).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    previous = _current(root)
-    number = int(previous.name.split("-")[1]) + 1 if previous else 1
+    current = _current(root)
+    _clear(root, keep=current)
+    number = 1 + max((_version(p) for p in root.glob("v-*")), default=0)
     name = f"v-{number:06d}"
     staging = root / f"{name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     for table in TABLES:
         getattr(tables, table).to_parquet(staging / f"{table}.parquet", index=False)
     (staging / "state.json").write_text(json.dumps(state, indent=1))
+    for written in (*staging.iterdir(), staging):
+        _flush(written)
     os.replace(staging, root / name)
     pointer = root / "CURRENT.partial"
     pointer.write_text(name)
+    _flush(pointer)
     os.replace(pointer, root / "CURRENT")
-    for old in root.glob("v-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+    _flush(root)
+    _clear(root, keep=root / name)
+
+
+def _version(folder: Path) -> int:
+    """N of ``v-N`` or ``v-N.partial`` (0 for anything else)."""
+    digits = folder.name[2:].removesuffix(".partial")
+    return int(digits) if digits.isdigit() else 0
+
+
+def _clear(root: Path, *, keep: Path | None) -> None:
+    """Remove every version and partial file under ``root`` except ``keep``."""
+    for leftover in [*root.glob("v-*"), *root.glob("CURRENT.partial")]:
+        if keep is not None and leftover.name == keep.name:
+            continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+
+
+def _flush(path: Path) -> None:
+    """fsync a file or a folder, so a rename after it never publishes data still in cache."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _ids(frame: pd.DataFrame, statuses: tuple[str, ...]) -> set[str]:
