@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from conformance import validate_response
 
 
@@ -171,6 +173,33 @@ def notebook_errors(executed: Path) -> tuple[list[Any], str]:
     outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
     errors = "\n".join(f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error")
     return outputs, errors
+
+
+def reserve() -> socket.socket:
+    """A bound loopback socket that does not listen yet: connections to it are refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class Served:
+    """An ASGI app served by uvicorn on ``sock`` (a fresh loopback one by default) in a
+    thread, at :attr:`url`."""
+
+    def __init__(self, app: Any, sock: socket.socket | None = None) -> None:
+        sock = sock or reserve()
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       daemon=True)
+        self.thread.start()
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), "the listener")
+        assert self.server.started
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 def free_port() -> int:

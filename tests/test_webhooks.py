@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import json
 import socket
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -18,12 +17,11 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from helpers import wait_for
+from helpers import Served, reserve, wait_for
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,30 +35,6 @@ from ppnb.emulator._webhooks import DeliveryPolicy
 
 NOW = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 FAST = DeliveryPolicy(attempts=40, base_delay=0.05, max_delay=0.5, timeout=5)
-
-
-def reserve() -> socket.socket:
-    """A bound loopback socket that does not listen yet: connections to it are refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class Served:
-    """An ASGI app served by uvicorn on ``sock`` in a thread."""
-
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
-                                       daemon=True)
-        self.thread.start()
-        wait_for(lambda: self.server.started or not self.thread.is_alive(), "the listener")
-        assert self.server.started
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass
