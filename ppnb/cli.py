@@ -3,7 +3,8 @@
 ``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground;
 ``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices;
 ``ppnb pull``, ``ppnb aging``, ``ppnb kpis`` and ``ppnb report`` fetch that book (or read a
-snapshot) and export or analyse it; ``ppnb webhooks listen`` receives webhook events; and
+snapshot) and export or analyse it; ``ppnb dunning run`` sends the day's reminders of a
+dunning policy; ``ppnb webhooks listen`` receives webhook events; and
 ``ppnb lab`` opens the notebooks on a seeded emulator (``make run``). Secrets are never
 printed: the full credentials go to an env file readable only by you.
 """
@@ -382,6 +383,36 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dunning(args: argparse.Namespace) -> int:
+    from .actions import JobBusy
+    from .dunning import Policy, plan
+    from .pager import fetch_tables
+
+    policy = Policy.from_toml(args.policy)  # a bad policy stops here, before any request
+    with _connect(args) as client:
+        tables = fetch_tables(client, progress=False)
+        try:
+            result = plan(client, tables, policy, args.as_of, confirm=not args.dry_run,
+                          journal_dir=args.journal_dir, concurrency=args.concurrency)
+        except JobBusy as exc:
+            raise CommandError(f"{exc}: another dunning run is in progress") from None
+    column = "plan" if args.dry_run else "outcome"
+    acted = result[result["action"] == "remind"]
+    if len(acted):
+        print(acted[["number", "customer", "days_past_due", "level", "reminder", column,
+                     "detail"]].to_string(index=False))
+    counts = result.attrs["counts"]
+    waiting = (result["action"] != "remind").sum()
+    what = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "none")
+    print(f"dunning {policy.name} {result.attrs['as_of']}"
+          f"{' (dry run)' if args.dry_run else ''}: {what or 'nothing to send'}; "
+          f"{waiting} open invoices need nothing today")
+    failed = counts.get("failed", 0)
+    if failed:
+        raise CommandError(f"{failed} reminders failed (see above); run again to retry them")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``ppnb`` verb."""
     parser = argparse.ArgumentParser(prog="ppnb", description=__doc__.splitlines()[0])
@@ -463,6 +494,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also accept certificates from this origin, e.g. the emulator's "
                              "http://127.0.0.1:8765 (repeatable)")
     listen.set_defaults(run=_listen)
+
+    dunning = verbs.add_parser("dunning", help="run a dunning policy (reminders by level)")
+    dunning_run = dunning.add_subparsers(dest="dunning_verb", required=True).add_parser(
+        "run", help="send today's reminders of a policy, exactly once (for cron/papermill)",
+        description="Read the policy (TOML), pull the book, and send each open invoice the "
+        "reminder its level calls for through ppnb.bulk: one job per level, journals "
+        "shared with every other bulk job, nothing sent twice. Exits 1 if any failed.")
+    dunning_run.add_argument("--policy", type=Path, required=True, metavar="FILE",
+                             help="the policy's TOML file")
+    dunning_run.add_argument("--as-of", type=_date_arg, metavar="DATE",
+                             help="the day (default: today by the API's clock; a real run "
+                             "refuses any other day)")
+    dunning_run.add_argument("--dry-run", action="store_true",
+                             help="show the plan; send nothing")
+    dunning_run.add_argument("--journal-dir", type=Path, metavar="DIR",
+                             help="jobs' journals and the reminder ledger (default "
+                             "~/.ppnb/jobs)")
+    dunning_run.add_argument("--concurrency", type=int, default=8,
+                             help="reminders in flight at once (default 8)")
+    _source_options(dunning_run, snapshot=False)
+    dunning_run.set_defaults(run=lambda args: _run_command("dunning", _dunning, args))
 
     from . import lab as _lab_module
 
