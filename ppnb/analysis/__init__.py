@@ -1,5 +1,6 @@
 """Receivables analysis on the DataFrame tables: as-of aging, collection KPIs, roll rates,
-cohort collection curves and a customer view.
+cohort collection curves, a customer view, and collections intelligence (payment-date
+predictions, a cash forecast and a worklist).
 
 Every function takes a :class:`ppnb.frames.Tables` (from :func:`ppnb.fetch_tables`,
 :func:`ppnb.load` or :func:`ppnb.frames.flatten`) and never calls the API. Money stays exact:
@@ -18,8 +19,12 @@ from ._aging import Aging, aging, aging_series
 from ._cohorts import cohort_curves
 from ._common import DEFAULT_BUCKETS, AnalysisError, bucket_labels, month_ends
 from ._customers import customer_view
+from ._features import disputed
+from ._forecast import cash_forecast
 from ._kpis import dso_countback, kpi_series, kpis
+from ._predict import predict_payments
 from ._rolls import RollRates, roll_rates
+from ._worklist import worklist
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -29,11 +34,15 @@ __all__ = [
     "aging",
     "aging_series",
     "bucket_labels",
+    "cash_forecast",
     "cohort_curves",
     "customer_view",
+    "disputed",
     "dso_countback",
     "kpi_series",
     "kpis",
     "month_ends",
+    "predict_payments",
     "roll_rates",
+    "worklist",
 ]
