@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import declare
 from ..frames import Tables
 from ..money import from_minor
 from ._common import (
@@ -185,9 +186,9 @@ def aging(
     book = book_of(tables)
     pairs = book.open_pairs(np.array([day_number(day)], np.int64))
     dpd, bucket = _buckets(book, pairs, np.array([day_number(day)]), basis, edges)
-    summary = _tabulate(book, pairs, bucket, keys, labels, at=None)
-    totals = _with_pct(summary.groupby("currency", sort=True)[[*labels, "total"]].sum()
-                       .reset_index(), labels)
+    summary = _as_money(_tabulate(book, pairs, bucket, keys, labels, at=None), labels)
+    totals = _as_money(_with_pct(summary.groupby("currency", sort=True)[[*labels, "total"]]
+                                 .sum().reset_index(), labels), labels)
     detail = _detail(book, pairs, dpd, bucket, labels)
     converted = None if rates is None else _convert(summary, key_names(keys), labels, rates)
     return Aging(day, basis, edges, labels, key_names(keys), summary, totals, detail, converted)
@@ -226,7 +227,12 @@ def aging_series(
     pairs = book.open_pairs(days)
     _, bucket = _buckets(book, pairs, days, basis, edges)
     frame = _tabulate(book, pairs, bucket, keys, labels, at=days)
-    return frame.drop(columns=[f"pct_{label}" for label in labels])
+    return _as_money(frame.drop(columns=[f"pct_{label}" for label in labels]), labels)
+
+
+def _as_money(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Mark the bucket and total columns (exact minor units) as money for ``.ppnb.view()``."""
+    return declare(frame, **dict.fromkeys([*labels, "total"], "money"))
 
 
 def _buckets(book: Book, pairs: Pairs, days: np.ndarray, basis: str,

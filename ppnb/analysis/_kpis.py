@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import declare
 from ..frames import Tables
 from ._common import (
     AnalysisError,
@@ -195,7 +196,8 @@ def _kpi_table(book: Book, periods: list[tuple[dt.date, dt.date]], basis: str,
     floats = [c for c in KPI_COLUMNS if c not in (*ints, "currency", "start", "end")]
     frame = frame.astype({**dict.fromkeys(ints, np.int64), **dict.fromkeys(floats, np.float64),
                           "start": "datetime64[ns]", "end": "datetime64[ns]"})
-    return frame.sort_values(["end", "currency"], kind="stable").reset_index(drop=True)
+    return declare(frame.sort_values(["end", "currency"], kind="stable").reset_index(drop=True),
+                   cei="pct")
 
 
 def _ratio(numerator: float, denominator: float) -> float:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import declare
 from ..frames import Tables
 from ._common import (
     DEFAULT_BUCKETS,
@@ -139,7 +140,11 @@ def roll_rates(tables: Tables, dates: Sequence[Any], *, basis: str = "due_date",
     totals = amounts.sum(axis=1).to_numpy(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = amounts.astype(np.float64).div(np.where(totals > 0, totals, np.nan), axis=0)
-    return RollRates(labels, states, amounts, rates, _absorption(rates, labels), transitions)
+    shares = {str(column): "share" for column in rates.columns}
+    return RollRates(labels, states, declare(amounts, **dict.fromkeys(shares, "money")),
+                     declare(rates, **shares),
+                     declare(_absorption(rates, labels), **dict.fromkeys(ABSORBING, "share")),
+                     transitions)
 
 
 def _matrix(transitions: pd.DataFrame, labels: list[str], states: list[str]) -> pd.DataFrame:

@@ -1,0 +1,172 @@
+"""Money as money: how ppnb shows its exact tables to a person.
+
+Analysis results keep exact integers in each currency's minor units (``*_minor`` columns, and
+the aging's bucket columns), because sums must be exact. A person should read ``1,316.93 USD``,
+not ``131693``. One design serves every notebook and report: a ``.ppnb`` accessor on pandas
+DataFrames (registered on ``import ppnb``) whose :meth:`PpnbAccessor.view` returns a copy made
+for reading:
+
+* **money** in its row's currency with that currency's decimals and thousands separators
+  (``1,316.93 USD``, ``4,947,658 JPY``); ``open_minor`` is shown as ``open``, and a float
+  twin (``total`` beside ``total_minor``) is dropped;
+* **percentages** to one decimal (``58.1 %``), from 0–100 percent columns (``pct_*``,
+  ``*_pct``) and 0–1 share columns (``*_share``);
+* **dates** as dates (``2027-01-15``, no ``00:00:00``), times as ``2027-01-15 09:00 UTC``;
+* other numbers with thousands separators, days to one decimal.
+
+What a column is comes from its name and dtype, or from ``frame.attrs["ppnb.kinds"]`` (a
+``{column: kind}`` map that the analysis functions set on their results, e.g. the aging's
+bucket columns are money and the CEI is a percent). The frame itself is never changed; the
+view is for display only, never for arithmetic.
+
+>>> aged.totals.ppnb.view(side_by_side=True)     # doctest: +SKIP
+>>> customer_view(tables, as_of).ppnb.view()      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .money import from_minor
+
+__all__ = ["KINDS", "PpnbAccessor", "cell_text", "column_kinds", "declare", "format_money"]
+
+#: The kinds a column can be shown as.
+KINDS = ("text", "money", "date", "datetime", "int", "number", "pct", "share")
+
+_KINDS_ATTR = "ppnb.kinds"
+
+
+def format_money(minor: int, currency: str) -> str:
+    """``123456`` USD → ``"1,234.56"``: an exact amount with its currency's decimals."""
+    return f"{from_minor(int(minor), currency):,}"
+
+
+def cell_text(value: Any, kind: str, currency: str | None = None) -> str:
+    """One value as a person reads it (``""`` for a missing one).
+
+    ``money`` needs the row's ``currency`` and appends it unless it is ``None``; ``pct`` is a
+    0–100 percent and ``share`` a 0–1 fraction, both shown to one decimal.
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if kind == "money":
+        if currency is None or pd.isna(currency):
+            return f"{int(value):,} (minor units)"
+        return f"{format_money(int(value), str(currency))} {currency}"
+    if kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        stamp = pd.Timestamp(value)
+        zone = " UTC" if stamp.tzinfo is not None else ""
+        return (stamp.tz_convert("UTC") if zone else stamp).strftime("%Y-%m-%d %H:%M") + zone
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "number":
+        return f"{float(value):,.1f}"
+    if kind == "pct":
+        return f"{float(value):.1f} %"
+    if kind == "share":
+        return f"{float(value) * 100:.1f} %"
+    return str(value)
+
+
+def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """How each column of ``frame`` is shown: its declared kind, or one read off its name."""
+    declared: Mapping[str, str] = frame.attrs.get(_KINDS_ATTR, {})
+    return {name: declared.get(name) or _kind(str(name), frame[name])
+            for name in frame.columns}
+
+
+def _kind(name: str, column: pd.Series) -> str:
+    dtype = column.dtype
+    if name.endswith("_minor") and pd.api.types.is_integer_dtype(dtype):
+        return "money"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "datetime"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        times = column.dropna()
+        return "date" if (times == times.dt.normalize()).all() else "datetime"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "text"
+    if name.startswith("pct_") or name.endswith("_pct"):
+        return "pct"
+    if name.endswith("_share"):
+        return "share"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "number"
+    return "text"
+
+
+def declare(frame: pd.DataFrame, **kinds: str) -> pd.DataFrame:
+    """Record on ``frame`` how some of its columns are shown (for analysis results).
+
+    ``declare(summary, total="money")``; keyword names that are not identifiers go through
+    ``declare(frame, **{"1-30": "money"})``. Returns ``frame``.
+    """
+    unknown = {kind for kind in kinds.values() if kind not in KINDS}
+    if unknown:
+        raise ValueError(f"unknown display kinds {sorted(unknown)}; use one of {KINDS}")
+    frame.attrs[_KINDS_ATTR] = {**frame.attrs.get(_KINDS_ATTR, {}), **kinds}
+    return frame
+
+
+@pd.api.extensions.register_dataframe_accessor("ppnb")
+class PpnbAccessor:
+    """``frame.ppnb``: the display view of a ppnb table (see the module notes)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def kinds(self) -> dict[str, str]:
+        """How each column is shown (``money``, ``pct``, ``date``, …)."""
+        return column_kinds(self._frame)
+
+    def view(self, *, side_by_side: bool = False) -> pd.DataFrame:
+        """A copy of the table as text a person reads: money as money, and so on.
+
+        Parameters
+        ----------
+        side_by_side
+            For a table with one row per currency (the aging's ``totals``, the KPIs): one
+            column per currency instead, so currencies stand side by side and are never
+            added up.
+
+        Raises
+        ------
+        ValueError
+            ``side_by_side`` on a table without one row per currency.
+        """
+        frame, kinds = self._frame, self.kinds()
+        currency = _currencies(frame)
+        shown = {}
+        for name, kind in kinds.items():
+            label = str(name)
+            if kind == "money" and label.endswith("_minor"):
+                label = label.removesuffix("_minor")
+            elif f"{name}_minor" in kinds:
+                continue  # a float twin of an exact column: display only, so shown once
+            shown[label] = [cell_text(value, kind, row_currency) for value, row_currency
+                            in zip(frame[name].tolist(), currency, strict=True)]
+        view = pd.DataFrame(shown, index=frame.index, dtype=object)
+        if not side_by_side:
+            return view
+        if "currency" not in frame.columns or not frame["currency"].is_unique:
+            raise ValueError("side_by_side needs a table with one row per currency "
+                             "(a 'currency' column without repeats)")
+        view.index = pd.Index(frame["currency"].tolist(), name="currency")
+        return view.drop(columns="currency").T
+
+
+def _currencies(frame: pd.DataFrame) -> list[Any]:
+    """Each row's currency: its ``currency`` column, or index level, else ``None``."""
+    if "currency" in frame.columns:
+        return frame["currency"].tolist()
+    if "currency" in frame.index.names:
+        return frame.index.get_level_values("currency").tolist()
+    return [None] * len(frame)
