@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ._inbound import ADDRESS
+
 INFORMATION_LINK = "https://developer.paypal.com/docs/api/invoicing/v1/#errors"
 _ENVELOPES = {
     401: "AUTHENTICATION_FAILURE",
@@ -68,11 +70,10 @@ _COMPILED = {kind: [(re.compile(pattern + r"(?=/|$)"), target) for pattern, targ
              for kind, table in (("invoice", _INVOICE), ("other", _OTHER))}
 #: v2 leaf names and their v1 names.
 _NAMES = {
-    "address_line_1": "line1", "address_line_2": "line2", "admin_area_2": "city",
-    "admin_area_1": "state", "currency_code": "currency", "given_name": "first_name",
+    **{v2: v1 for v1, v2 in ADDRESS}, "currency_code": "currency", "given_name": "first_name",
     "surname": "last_name", "email_address": "email", "unit_amount": "unit_price",
     "item_date": "date",
-}  # fmt: skip
+}
 
 
 def v1_field(pointer: str | None, *, invoice: bool = False) -> str | None:

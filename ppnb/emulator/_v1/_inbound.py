@@ -94,12 +94,16 @@ def phone(value: Any, kind: str) -> Any:
             "phone_type": kind}
 
 
+#: An address's fields: v1's name, v2's name (read both ways, and by error messages).
+ADDRESS = (("line1", "address_line_1"), ("line2", "address_line_2"), ("city", "admin_area_2"),
+           ("state", "admin_area_1"), ("postal_code", "postal_code"),
+           ("country_code", "country_code"))
+
+
 def address(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    return {"address_line_1": value.get("line1"), "address_line_2": value.get("line2"),
-            "admin_area_2": value.get("city"), "admin_area_1": value.get("state"),
-            "postal_code": value.get("postal_code"), "country_code": value.get("country_code")}
+    return {v2: value.get(v1) for v1, v2 in ADDRESS}
 
 
 def _name(info: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...money import MoneyError, format_amount
 from . import _dates
-from ._inbound import prune
+from ._inbound import ADDRESS, prune
 
 INVOICES = "/v1/invoicing/invoices"
 TEMPLATES = "/v1/invoicing/templates"
@@ -76,9 +76,7 @@ def phone(value: Any) -> dict[str, Any] | None:
 def address(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
-    return {"line1": value.get("address_line_1"), "line2": value.get("address_line_2"),
-            "city": value.get("admin_area_2"), "state": value.get("admin_area_1"),
-            "postal_code": value.get("postal_code"), "country_code": value.get("country_code")}
+    return {v1: value.get(v2) for v1, v2 in ADDRESS}
 
 
 def _person(info: dict[str, Any]) -> dict[str, Any]:
