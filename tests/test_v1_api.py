@@ -11,7 +11,7 @@ import base64
 import copy
 import datetime as dt
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -71,28 +71,18 @@ def count(api: Api) -> int:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[RunningEmulator]:
+def server() -> Iterator[RunningEmulator]:
+    """This module's emulator, private and frozen (conftest's ``merchants`` and ``api`` make
+    their merchants on it)."""
     with running_emulator() as running:
         yield running
     running.emulator.close()
 
 
 @pytest.fixture
-def merchant(emu: RunningEmulator) -> Iterator[Callable[[], Api]]:
-    made: list[Api] = []
-
-    def make() -> Api:
-        made.append(Api(emu.base_url, *new_merchant(emu.emulator)))
-        return made[-1]
-
-    yield make
-    for api in made:
-        api.http.close()
-
-
-@pytest.fixture
-def v1(merchant: Callable[[], Api]) -> Api:
-    return merchant()
+def v1(api: Api) -> Api:
+    """A fresh merchant, spoken to in v1."""
+    return api
 
 
 def created(api: Api, body: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
@@ -204,7 +194,7 @@ def test_totals_are_the_ones_ppnb_totals_computes(v1: Api) -> None:
     assert yen["total_amount"] == {"currency": "JPY", "value": "3600"}
 
 
-def test_lifecycle_in_v1(emu: RunningEmulator, v1: Api) -> None:
+def test_lifecycle_in_v1(server: RunningEmulator, v1: Api) -> None:
     made = created(v1)
     echoed = v1.put(f"{INV}/{made['id']}", made)  # what a legacy SDK's update() sends
     assert echoed.status_code == 200, echoed.text
@@ -216,7 +206,7 @@ def test_lifecycle_in_v1(emu: RunningEmulator, v1: Api) -> None:
     invoice_id = made["id"]
     assert v1.post(f"{INV}/{invoice_id}/send", params={"notify_merchant": "false"}
                    ).status_code == 202
-    outbox = emu.emulator.outbox
+    outbox = server.emulator.outbox
     assert [m["role"] for m in outbox(invoice_id=invoice_id)] == ["recipient"]
     reminded = v1.post(f"{INV}/{invoice_id}/remind", {"subject": "Past due", "note": "Please",
                                                       "send_to_merchant": True})
@@ -259,7 +249,7 @@ def test_lifecycle_in_v1(emu: RunningEmulator, v1: Api) -> None:
              "INVALID_RESOURCE_ID")
 
 
-def test_delete_cancel_and_business_refusals(emu: RunningEmulator, v1: Api) -> None:
+def test_delete_cancel_and_business_refusals(server: RunningEmulator, v1: Api) -> None:
     draft = created(v1)
     assert v1.delete(f"{INV}/{draft['id']}").status_code == 204
     body = v1_error(v1.get(f"{INV}/{draft['id']}"), 404, "INVALID_RESOURCE_ID")
@@ -279,7 +269,7 @@ def test_delete_cancel_and_business_refusals(emu: RunningEmulator, v1: Api) -> N
     assert got["status"] == "CANCELLED" and got["metadata"]["cancelled_date"] == \
         "2025-01-15 01:00:00 PST"
     assert "links" not in got
-    assert [(m["role"], m["note"]) for m in emu.emulator.outbox(
+    assert [(m["role"], m["note"]) for m in server.emulator.outbox(
         invoice_id=other["id"], kind="cancellation")] == [("recipient", "Canceling invoice")]
 
 
@@ -454,15 +444,15 @@ BAD = [
 
 @pytest.mark.parametrize(("body", "fields"), BAD)
 def test_bad_input_gets_v1_errors_and_nothing_is_stored(
-        emu: RunningEmulator, v1: Api, body: dict[str, Any], fields: set[str]) -> None:
+        server: RunningEmulator, v1: Api, body: dict[str, Any], fields: set[str]) -> None:
     subscribe(v1)
-    payer = emu.emulator.merchant(v1.client_id).payer_id
+    payer = server.emulator.merchant(v1.client_id).payer_id
     body = v1_error(v1.post(INV, body), 400, "VALIDATION_ERROR")
     assert body["message"] == "Invalid request - see details"
     assert {d["field"] for d in body["details"]} == fields, body
     assert all(d["issue"] for d in body["details"])
     assert count(v1) == 0
-    store = emu.emulator.store
+    store = server.emulator.store
     assert store.one("SELECT COUNT(*) FROM events WHERE merchant = ?", (payer,))[0] == 0
     assert store.one("SELECT COUNT(*) FROM v1_fields WHERE merchant = ?", (payer,))[0] == 0
 

@@ -14,14 +14,25 @@ and the granted partner changes exactly the objects it names.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from helpers import Api, new_merchant
-from test_proof_auth_matrix import CASES, REFUSED, Book, changed, fingerprint
+from test_proof_auth_matrix import (
+    CASES,
+    NEW,
+    REFUSED,
+    Call,
+    Matrix,
+    Outcome,
+    changed,
+    fingerprint,
+    send,
+)
 from test_v1_api import INV, SEARCH, TPL, v1_body
 
 from ppnb.client import auth_assertion
@@ -29,44 +40,28 @@ from ppnb.emulator import Clock, start
 
 MARKER = f"owner-only-{uuid.uuid4().hex}"
 START = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
-NEW = "(new)"
 NAMES = {401: "AUTHENTICATION_FAILURE", 403: "PERMISSION_DENIED", 404: "INVALID_RESOURCE_ID"}
 SHIP = {"first_name": "Sally", "phone": {"country_code": "1", "national_number": "5039871234"}}
 
 
 @dataclass(frozen=True)
-class Call:
-    method: str
-    operation: str
-    path: str
-    body: Any
-    ok: int
-    changes: str | None = None
+class V1Call(Call):
+    """A :class:`test_proof_auth_matrix.Call` on a v1 path (``template`` is the v1 path
+    template)."""
 
     @property
-    def needs_id(self) -> bool:
-        return "{" in self.operation
+    def operation(self) -> str:
+        return f"{self.method} {self.template.removeprefix('/v1/invoicing')}"
 
     @property
     def table(self) -> str:
-        return "templates" if self.operation.startswith("/templates") else "invoices"
+        return "templates" if self.template.startswith(TPL) else "invoices"
 
 
-@dataclass
-class Matrix:
-    calls: list[Call]
-    owner_ids: set[str]
-    cells: dict[tuple[str, str], tuple[int, Any, bytes]] = field(default_factory=dict)
-    books: dict[str, list[Book]] = field(default_factory=dict)
-
-    def expected(self, call: Call, case: str) -> int:
-        if case in ("no token", "bad token", "expired token"):
-            return 401
-        if case == "partner without grant":
-            return 403
-        if case == "other merchant" and call.needs_id:
-            return 404
-        return call.ok
+def made_id(outcome: Outcome) -> str | None:
+    """The id of what a call created (v1 answers a template create 200, with ``template_id``)."""
+    body = json.loads(outcome.content) if outcome.status < 300 and outcome.content else {}
+    return body.get("id") or body.get("template_id")
 
 
 def owner_book(api: Api) -> dict[str, str]:
@@ -105,52 +100,46 @@ def owner_book(api: Api) -> dict[str, str]:
 
 
 def calls_for(ids: dict[str, str]) -> list[Call]:
+    """A minimal valid request per v1 operation, aimed at the owner's objects."""
+    one, tx = INV + "/{invoice_id}", "/{transaction_id}"
+
     def on(name: str, suffix: str = "") -> str:
         return f"{INV}/{ids[name]}{suffix}"
 
     pay = {"method": "CASH", "amount": {"currency": "USD", "value": "10.00"}}
     return [
-        Call("POST", "/invoices", INV, v1_body(shipping_info=SHIP), 201, NEW),
-        Call("GET", "/invoices", INV, None, 200),
-        Call("POST", "/invoices/next-invoice-number", f"{INV}/next-invoice-number", None, 200),
-        Call("GET", "/invoices/{id}", on("get"), None, 200),
-        Call("PUT", "/invoices/{id}", on("put"), v1_body(number="OWNER-PUT", note="replaced"),
-             200, ids["put"]),
-        Call("DELETE", "/invoices/{id}", on("delete"), None, 204, ids["delete"]),
-        Call("POST", "/invoices/{id}/send", on("send", "/send"), None, 202, ids["send"]),
-        Call("POST", "/invoices/{id}/schedule", on("schedule", "/schedule"), None, 202,
-             ids["schedule"]),
-        Call("POST", "/invoices/{id}/remind", on("remind", "/remind"), {}, 202, ids["remind"]),
-        Call("POST", "/invoices/{id}/cancel", on("cancel", "/cancel"), {}, 204, ids["cancel"]),
-        Call("POST", "/invoices/{id}/record-payment", on("pay", "/record-payment"), pay, 200,
-             ids["pay"]),
-        Call("POST", "/invoices/{id}/record-refund", on("refund", "/record-refund"),
-             {"amount": pay["amount"]}, 200, ids["refund"]),
-        Call("DELETE", "/invoices/{id}/payment-records/{tx}",
-             on("payment", f"/payment-records/{ids['payment_tx']}"), None, 204, ids["payment"]),
-        Call("DELETE", "/invoices/{id}/refund-records/{tx}",
-             on("refunded", f"/refund-records/{ids['refunded_tx']}"), None, 204,
-             ids["refunded"]),
-        Call("GET", "/invoices/{id}/qr-code", on("qr", "/qr-code?width=150&height=150"), None,
-             200),
-        Call("POST", "/search", SEARCH, {"page_size": 100}, 200),
-        Call("GET", "/templates", TPL, None, 200),
-        Call("POST", "/templates", TPL, {"name": "granted template"}, 200, NEW),
-        Call("GET", "/templates/{id}", f"{TPL}/{ids['tget']}", None, 200),
-        Call("PUT", "/templates/{id}", f"{TPL}/{ids['tput']}", {"name": "renamed"}, 200,
-             ids["tput"]),
-        Call("DELETE", "/templates/{id}", f"{TPL}/{ids['tdelete']}", None, 204, ids["tdelete"]),
+        V1Call("POST", INV, INV, v1_body(shipping_info=SHIP), 201, NEW),
+        V1Call("GET", INV, INV, None, 200),
+        V1Call("POST", INV + "/next-invoice-number", f"{INV}/next-invoice-number", None, 200),
+        V1Call("GET", one, on("get"), None, 200),
+        V1Call("PUT", one, on("put"), v1_body(number="OWNER-PUT", note="replaced"), 200,
+               ids["put"]),
+        V1Call("DELETE", one, on("delete"), None, 204, ids["delete"]),
+        V1Call("POST", one + "/send", on("send", "/send"), None, 202, ids["send"]),
+        V1Call("POST", one + "/schedule", on("schedule", "/schedule"), None, 202,
+               ids["schedule"]),
+        V1Call("POST", one + "/remind", on("remind", "/remind"), {}, 202, ids["remind"]),
+        V1Call("POST", one + "/cancel", on("cancel", "/cancel"), {}, 204, ids["cancel"]),
+        V1Call("POST", one + "/record-payment", on("pay", "/record-payment"), pay, 200,
+               ids["pay"]),
+        V1Call("POST", one + "/record-refund", on("refund", "/record-refund"),
+               {"amount": pay["amount"]}, 200, ids["refund"]),
+        V1Call("DELETE", one + "/payment-records" + tx,
+               on("payment", f"/payment-records/{ids['payment_tx']}"), None, 204,
+               ids["payment"]),
+        V1Call("DELETE", one + "/refund-records" + tx,
+               on("refunded", f"/refund-records/{ids['refunded_tx']}"), None, 204,
+               ids["refunded"]),
+        V1Call("GET", one + "/qr-code", on("qr", "/qr-code?width=150&height=150"), None, 200),
+        V1Call("POST", SEARCH, SEARCH, {"page_size": 100}, 200),
+        V1Call("GET", TPL, TPL, None, 200),
+        V1Call("POST", TPL, TPL, {"name": "granted template"}, 200, NEW),
+        V1Call("GET", TPL + "/{template_id}", f"{TPL}/{ids['tget']}", None, 200),
+        V1Call("PUT", TPL + "/{template_id}", f"{TPL}/{ids['tput']}", {"name": "renamed"}, 200,
+               ids["tput"]),
+        V1Call("DELETE", TPL + "/{template_id}", f"{TPL}/{ids['tdelete']}", None, 204,
+               ids["tdelete"]),
     ]
-
-
-def send(api: Api, call: Call, headers: dict[str, str], *, auth: bool
-         ) -> tuple[int, Any, bytes]:
-    sent = dict(headers)
-    if call.method == "POST":
-        sent["PayPal-Request-Id"] = str(uuid.uuid4())
-    response = api.request(call.method, call.path, call.body, headers=sent, auth=auth)
-    body = response.json() if response.content else None
-    return response.status_code, body, response.content
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +160,7 @@ def matrix() -> Iterator[Matrix]:
                 api.token = api.fetch_token()
             emulator.clock.advance(seconds=600)
             payer = {who: emulator.merchant(api.client_id).payer_id for who, api in apis.items()}
-            run = Matrix(calls_for(ids), {v for k, v in ids.items()})
+            run = Matrix(calls_for(ids), set(ids.values()))
 
             def snapshot() -> None:
                 for who in apis:
@@ -182,7 +171,7 @@ def matrix() -> Iterator[Matrix]:
                                                                 payer_id=payer["owner"])}
 
             bad = owner.token[:-1] + ("A" if owner.token[-1] != "A" else "B")
-            senders: dict[str, Callable[[Call], tuple[int, Any, bytes]]] = {
+            senders: dict[str, Callable[[Call], Outcome]] = {
                 "no token": lambda c: send(owner, c, {}, auth=False),
                 "bad token": lambda c: send(owner, c, {"Authorization": f"Bearer {bad}"},
                                             auth=False),
@@ -197,11 +186,11 @@ def matrix() -> Iterator[Matrix]:
             snapshot()
             for case in REFUSED:
                 for call in run.calls:
-                    run.cells[call.operation + " " + call.method, case] = senders[case](call)
+                    run.cells[call.operation, case] = senders[case](call)
             snapshot()
             for call in run.calls:
-                run.cells[call.operation + " " + call.method, "partner with grant"] = senders[
-                    "partner with grant"](call)
+                run.cells[call.operation, "partner with grant"] = senders["partner with grant"](
+                    call)
             snapshot()
             yield run
         finally:
@@ -211,7 +200,7 @@ def matrix() -> Iterator[Matrix]:
 
 
 def test_every_v1_operation_is_in_the_matrix(matrix: Matrix) -> None:
-    assert len({(c.method, c.operation) for c in matrix.calls}) == 21
+    assert len({c.operation for c in matrix.calls}) == 21
     assert len(matrix.cells) == 21 * len(CASES)
 
 
@@ -219,34 +208,35 @@ def test_every_cell_has_the_expected_status_and_v1_error(matrix: Matrix) -> None
     wrong = []
     for call in matrix.calls:
         for case in CASES:
-            status, body, _ = matrix.cells[call.operation + " " + call.method, case]
-            if status != matrix.expected(call, case):
-                wrong.append(f"{call.method} {call.operation} / {case}: {status} {body}")
-            elif status in NAMES and (body["name"], set(body) - {"details"}) != (
-                    NAMES[status], {"name", "message", "information_link", "debug_id"}):
-                wrong.append(f"{call.method} {call.operation} / {case}: {body}")
+            got = matrix.cells[call.operation, case]
+            if got.status != matrix.expected(call, case):
+                wrong.append(f"{call.operation} / {case}: {got.status} {got.content!r}")
+            elif got.status in NAMES and (got.name, set(json.loads(got.content))) != (
+                    NAMES[got.status], {"name", "message", "information_link", "debug_id"}):
+                wrong.append(f"{call.operation} / {case}: {got.content!r}")
+    print(f"\nv1 auth matrix: {len(matrix.calls)} operations x {len(CASES)} cases\n"
+          f"{matrix.table()}")
     assert not wrong, "\n".join(wrong)
 
 
 def test_refused_calls_change_and_reveal_nothing_of_the_owner(matrix: Matrix) -> None:
     before, after = matrix.books["owner"][:2]
     assert before == after
-    leaks = [f"{call.method} {call.operation} / {case}" for call in matrix.calls
-             for case in REFUSED
-             if MARKER.encode() in matrix.cells[call.operation + " " + call.method, case][2]
-             or b"OWNER-" in matrix.cells[call.operation + " " + call.method, case][2]
-             or (case == "other merchant" and not call.needs_id and any(
-                 i.encode() in matrix.cells[call.operation + " " + call.method, case][2]
-                 for i in matrix.owner_ids))]
+    leaks = []
+    for call in matrix.calls:
+        for case in REFUSED:
+            content = matrix.cells[call.operation, case].content
+            if MARKER.encode() in content or b"OWNER-" in content or (
+                    case == "other merchant" and "{" not in call.template
+                    and any(i.encode() in content for i in matrix.owner_ids)):
+                leaks.append(f"{call.operation} / {case}")
     assert not leaks, leaks
 
 
 def test_other_merchant_gained_only_what_it_created(matrix: Matrix) -> None:
     before, after, last = matrix.books["other"]
-    made = {(body.get("id") or body.get("template_id"))
-            for call in matrix.calls if call.changes == NEW
-            for _, body, _ in [matrix.cells[call.operation + " " + call.method,
-                                            "other merchant"]]}
+    made = {made_id(matrix.cells[c.operation, "other merchant"]) for c in matrix.calls
+            if c.changes == NEW}
     assert None not in made and len(made) == 2
     assert changed(before, after, "invoices") | changed(before, after, "templates") == made
     assert changed(before, after, "v1_fields") <= made  # the shipping phone of its invoice
@@ -263,14 +253,13 @@ def test_partners_own_books_are_untouched(matrix: Matrix) -> None:
 
 
 def test_granted_partner_reads_and_changes_exactly_its_targets(matrix: Matrix) -> None:
-    for operation in ("/invoices GET", "/search POST", "/invoices/{id} GET", "/templates GET",
-                      "/templates/{id} GET"):
-        assert MARKER.encode() in matrix.cells[operation, "partner with grant"][2], operation
+    for operation in ("GET /invoices", "POST /search", "GET /invoices/{invoice_id}",
+                      "GET /templates", "GET /templates/{template_id}"):
+        assert MARKER.encode() in matrix.cells[operation, "partner with grant"].content, operation
     before, after = matrix.books["owner"][1:]
     for table in ("invoices", "templates"):
         expected = {c.changes for c in matrix.calls if c.changes and c.table == table} - {NEW}
-        for call in matrix.calls:
-            if call.changes == NEW and call.table == table:
-                body = matrix.cells[call.operation + " " + call.method, "partner with grant"][1]
-                expected.add(body.get("id") or body.get("template_id"))
+        expected |= {made_id(matrix.cells[c.operation, "partner with grant"])
+                     for c in matrix.calls if c.changes == NEW and c.table == table}
+        assert None not in expected
         assert changed(before, after, table) == expected, table
