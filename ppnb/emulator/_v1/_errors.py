@@ -126,9 +126,10 @@ def v1_body(status: int, body: dict[str, Any], *, invoice: bool = False) -> dict
     if status == 400 and details:
         out["details"] = []
         for detail in details:
-            entry = {"field": v1_field(detail.get("field"), invoice=invoice) if detail.get(
-                "location", "body") == "body" else detail.get("field"),
-                     "issue": detail.get("description") or detail.get("issue", "")}
+            field = detail.get("field")
+            if detail.get("location", "body") == "body":  # headers and queries keep their names
+                field = v1_field(field, invoice=invoice)
+            entry = {"field": field, "issue": detail.get("description") or detail.get("issue")}
             out["details"].append({k: v for k, v in entry.items() if v})
     return out
 

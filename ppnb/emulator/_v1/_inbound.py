@@ -111,9 +111,7 @@ def _name(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def invoicer(info: Any, logo_url: Any) -> Any:
-    if info is None:
-        return {"logo_url": logo_url}
-    if not isinstance(info, dict):
+    if not isinstance(info, dict):  # missing (refused before the service sees it) or not one
         return info
     phones = [phone(info[key], kind) for key, kind in (("phone", "OTHER"), ("fax", "FAX"))
               if info.get(key) is not None]

@@ -152,12 +152,15 @@ def v1_routes(api: Api) -> list[Route]:
             bool_param(r, "total_count_required", False))
 
     def list_templates(r: Request, m: Merchant, b: Any) -> Result:
-        found = svc.list_templates(m, fields=fields_param(r), page=1, page_size=100)
+        fields = fields_param(r)
+        found = svc.list_templates(m, fields=fields, page=1, page_size=100)  # all 53 at most
         templates = [_outbound.template(t, svc.base) for t in found["templates"]]
-        if fields_param(r) == "none":
+        if fields == "none":
             templates = [{k: t[k] for k in ("template_id", "name", "default", "links")}
                          for t in templates]
-        return 200, {"addresses": [], "emails": [found["emails"]], "phones": [],
+        emails = found["emails"]
+        return 200, {"addresses": [], "phones": [],
+                     "emails": [emails] if isinstance(emails, str) else emails,
                      "templates": templates,
                      "links": [{"href": f"{svc.base}{TPL}", "rel": "self", "method": "GET"}]}
 
