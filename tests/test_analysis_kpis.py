@@ -135,21 +135,26 @@ def test_cohort_curves_censoring() -> None:
     ])
     curves = cohort_curves(tables, "2025-02-20", horizon_days=60)
     assert list(curves.columns) == ["cohort", "currency", "days", "collected_share", "km_paid",
-                                    "at_risk", "n"]
+                                    "at_risk", "at_risk_minor", "n"]
     assert set(curves["cohort"]) == {"2025-01"} and (curves["n"] == 4).all()
+    assert curves["days"].tolist() == list(range(51))  # P1 and P2 are 50 days old: no day 51
     at = curves.set_index("days")
+    # amount-weighted Kaplan–Meier over P1-P3 (P4 was cancelled): 100.00 of 500.00 on day 5,
+    # 100.00 of the 400.00 at risk on day 10, P3's 100.00 censored after day 30, then the
+    # last 200.00 at risk (P2's) on day 40
     assert at.loc[4, "collected_share"] == 0.0
     assert at.loc[5, "collected_share"] == pytest.approx(0.2)
-    assert at.loc[30, "collected_share"] == pytest.approx(0.4)
-    assert at.loc[31, "collected_share"] == pytest.approx(0.5)  # P3 censored out
-    assert at.loc[50, "collected_share"] == pytest.approx(1.0)
-    assert math.isnan(at.loc[51, "collected_share"])  # nobody is 51 days old
+    assert at.loc[10, "collected_share"] == pytest.approx(0.4)
+    assert at.loc[31, "collected_share"] == pytest.approx(0.4)  # P3 censored: no fall, no jump
+    assert at.loc[40, "collected_share"] == at.loc[50, "collected_share"] == 1.0
+    assert [at.loc[d, "at_risk_minor"] for d in (5, 6, 11, 30, 31, 40, 41)] == [
+        50000, 40000, 30000, 30000, 20000, 20000, 0]
     assert at.loc[9, "km_paid"] == 0.0 and at.loc[10, "km_paid"] == pytest.approx(0.25)
     assert at.loc[39, "km_paid"] == pytest.approx(0.25)
     assert at.loc[40, "km_paid"] == pytest.approx(1.0)
     assert [at.loc[d, "at_risk"] for d in (10, 11, 15, 31, 40, 41)] == [4, 3, 2, 1, 1, 0]
     stepped = cohort_curves(tables, "2025-02-20", horizon_days=60, step=30)
-    assert stepped["days"].tolist() == [0, 30, 60]
+    assert stepped["days"].tolist() == [0, 30]
     by_customer = cohort_curves(tables, "2025-02-20", by="customer", horizon_days=5)
     assert set(by_customer["cohort"]) == {"a@example.com"}
     with pytest.raises(AnalysisError, match="step"):
