@@ -31,10 +31,10 @@ setup: $(STAMP)
 
 # JupyterLab on the notebooks over the seeded emulator; `make run HEADLESS=1` executes them
 # all with nbclient instead and leaves the executed notebooks and the report in out/.
-# DB chooses the book (`PPNB_TODAY=2028-02-29 make run HEADLESS=1 DB=out/leap.sqlite`).
-DB ?= data/emulator.sqlite
+# The book is ~/.ppnb/emulator.sqlite (the CLI's too) unless DB names another one
+# (`PPNB_TODAY=2028-02-29 make run HEADLESS=1 DB=out/leap.sqlite`).
 run: $(STAMP)
-	$(BIN)/ppnb lab --db $(DB) $(if $(HEADLESS),--headless --out out)
+	$(BIN)/ppnb lab $(if $(DB),--db $(DB)) --out out $(if $(HEADLESS),--headless)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks

@@ -2,9 +2,11 @@
 
 ``ppnb lab`` is what ``make run`` runs. It serves the embedded emulator over one SQLite file
 in this process (seeding the demo book the first time, see :func:`ppnb.connect`), then
-either starts JupyterLab on the notebooks, or (``--headless``) executes every notebook top to
-bottom with nbclient and writes the executed copies and the report they export to an output
-folder. Kernels reach the same book with no configuration: ``PPNB_EMULATOR_DB`` points them
+either starts JupyterLab on working copies of the notebooks in ``OUT/notebooks`` (the
+originals stay clean; reports exported there land in ``out/``), or (``--headless``) executes
+every notebook top to bottom with nbclient and writes the executed copies and the reports
+they export to ``OUT``. The book is the one the CLI reads too: ``--db``, else
+``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``, and both say which. Kernels reach the same book with no configuration: ``PPNB_EMULATOR_DB`` points them
 at the file this process serves, and ``ppnb.connect()`` joins the server that holds it. With
 ``PPNB_ENV=sandbox`` or ``live`` no emulator is started: the kernels' ``connect()`` goes to
 PayPal.
@@ -15,12 +17,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["add_arguments", "execute_notebooks", "main", "run", "run_lab", "serve_book"]
+__all__ = ["add_arguments", "book_path", "execute_notebooks", "main", "run", "run_lab",
+           "serve_book", "working_copy"]
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -53,25 +58,52 @@ def execute_notebooks(notebooks: Iterable[str | Path], out_dir: str | Path, *,
         If a cell fails; the message names the notebook, the cell and the error.
     """
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in sorted(Path(n) for n in notebooks):
-        book = nbformat.read(source, as_version=4)
-        NotebookClient(book, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(out)}}).execute()
-        target = out / source.name
-        nbformat.write(book, target)
-        written.append(target)
+    # Kernels talk over Unix sockets in a private folder, not loopback TCP: nothing else on
+    # the machine can connect to them (and the kernel has nothing to warn about).
+    with tempfile.TemporaryDirectory(prefix="ppnb-kernels-") as sockets:
+        for source in sorted(Path(n) for n in notebooks):
+            book = nbformat.read(source, as_version=4)
+            manager = KernelManager(kernel_name="python3", transport="ipc",
+                                    ip=str(Path(sockets) / source.stem))
+            NotebookClient(book, km=manager, timeout=timeout,
+                           resources={"metadata": {"path": str(out)}}).execute()
+            target = out / source.name
+            nbformat.write(book, target)
+            written.append(target)
     return written
 
 
-def run_lab(notebooks: str | Path = NOTEBOOKS, *, port: int = 8888) -> int:
-    """Start JupyterLab on ``notebooks`` on 127.0.0.1 and wait until it stops."""
+def working_copy(folder: str | Path, notebooks: Iterable[str | Path] = ()) -> Path:
+    """Copy the notebooks into ``folder``, keeping any copy already there; return ``folder``.
+
+    JupyterLab opens the copies, so running and autosaving them never dirties the originals
+    (the repository's, or the installed package's), and what a notebook exports lands beside
+    the copies, not in the repository. A copy you edited is never overwritten.
+    """
+    work = Path(folder)
+    work.mkdir(parents=True, exist_ok=True)
+    for source in notebooks or sorted(NOTEBOOKS.glob("*.ipynb")):
+        target = work / Path(source).name
+        if not target.exists():
+            shutil.copyfile(source, target)
+    return work
+
+
+def run_lab(folder: str | Path, *, port: int = 8888) -> int:
+    """Start JupyterLab on ``folder`` on 127.0.0.1 and wait until it stops.
+
+    JupyterLab's news feed is off (``LabApp.news_url=None``): no "receive official Jupyter
+    news?" prompt, and no request leaves the machine for it.
+    """
     command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
-               "--no-browser", f"--ServerApp.root_dir={Path(notebooks).resolve()}"]
+               "--no-browser", f"--ServerApp.root_dir={Path(folder).resolve()}",
+               "--LabApp.news_url=None"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     try:
@@ -80,14 +112,25 @@ def run_lab(notebooks: str | Path = NOTEBOOKS, *, port: int = 8888) -> int:
         return 0
 
 
+def book_path(db: str | Path | None) -> Path:
+    """The book ``ppnb lab``, the CLI and every kernel share: ``db``, else
+    ``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``."""
+    from .client._connect import DEFAULT_DB
+
+    return Path(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB).expanduser()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``ppnb lab`` / ``python -m ppnb.lab``."""
-    parser.add_argument("--db", default="data/emulator.sqlite",
-                        help="the emulator's SQLite file (seeded with the demo book when empty)")
+    parser.add_argument("--db", default=None,
+                        help="the emulator's SQLite file, seeded with the demo book when empty "
+                        "(default $PPNB_EMULATOR_DB, else ~/.ppnb/emulator.sqlite: the book "
+                        "the CLI reads too)")
     parser.add_argument("--headless", action="store_true",
                         help="execute every notebook with nbclient instead of opening JupyterLab")
-    parser.add_argument("--out", default="out", help="headless: where executed notebooks and "
-                        "the exported report go (default out/)")
+    parser.add_argument("--out", default="out", help="where the executed notebooks (headless), "
+                        "the working copies JupyterLab opens (OUT/notebooks) and the exported "
+                        "reports go (default out/)")
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
     parser.add_argument("--today", default=None, metavar="YYYY-MM-DD",
                         help="start the emulator's clock on this day (default $PPNB_TODAY, "
@@ -98,14 +141,19 @@ def run(args: argparse.Namespace) -> int:
     """Serve (and seed) the book, then JupyterLab, or every notebook executed headless."""
     target = os.environ.get("PPNB_ENV", "emulator").lower()
     if target == "emulator":
-        Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-        print(f"emulator over {args.db} (seeding the demo book if it is empty) ...", flush=True)
-        base_url = serve_book(args.db, today=args.today)
+        db = book_path(args.db)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"book: the emulator over {db} (seeded with the demo book if empty) ...",
+              flush=True)
+        base_url = serve_book(db, today=args.today)
         print(f"emulator at {base_url}; payer pages at {base_url}/invoice/p/<id>", flush=True)
     else:  # the kernels' ppnb.connect() goes to PayPal; no local book to serve
-        print(f"PPNB_ENV={target}: the notebooks work on PayPal {target}", flush=True)
+        print(f"book: PayPal {target} (PPNB_ENV={target})", flush=True)
     if not args.headless:
-        return run_lab(port=args.port)
+        work = working_copy(Path(args.out) / "notebooks")
+        print(f"JupyterLab on the working copies in {work} (the originals stay clean)",
+              flush=True)
+        return run_lab(work, port=args.port)
     for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
         print(f"executed {path}")
     for path in sorted(Path(args.out).iterdir()):

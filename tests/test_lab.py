@@ -1,0 +1,90 @@
+"""``ppnb lab``: JupyterLab on working copies over the shared book, without the news prompt.
+
+The command is started for real (a child process on a free loopback port, HOME and Jupyter's
+folders in a temp dir) and asked over HTTP what it serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import free_port, wait_for
+
+from ppnb.lab import NOTEBOOKS, book_path, working_copy
+
+
+def test_working_copies_are_made_once_and_never_overwritten(tmp_path: Path) -> None:
+    work = working_copy(tmp_path / "nb")
+    names = sorted(p.name for p in work.glob("*.ipynb"))
+    assert names == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) and names
+    edited = work / names[0]
+    edited.write_text("my edits")
+    working_copy(tmp_path / "nb")
+    assert edited.read_text() == "my edits"
+
+
+def test_the_book_is_the_one_the_cli_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    monkeypatch.delenv("PPNB_EMULATOR_DB", raising=False)
+    assert book_path(None).name == "emulator.sqlite" and ".ppnb" in book_path(None).parts
+    monkeypatch.setenv("PPNB_EMULATOR_DB", str(tmp_path / "b.sqlite"))
+    assert book_path(None) == tmp_path / "b.sqlite"
+    assert book_path(tmp_path / "c.sqlite") == tmp_path / "c.sqlite"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    home = tmp_path / "home"
+    runtime = home / "runtime"
+    runtime.mkdir(parents=True)
+    (home / "demo.json").write_text(json.dumps({"invoices": 40, "customers": 5, "months": 6}))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PPNB_", "PAYPAL_"))},
+           "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(runtime),
+           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+           "IPYTHONDIR": str(home / "ipython"), "PPNB_SEED": str(home / "demo.json")}
+    port = free_port()
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ppnb.lab", "--db", str(tmp_path / "book.sqlite"),
+         "--out", str(out), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        wait_for(lambda: list(runtime.glob("jpserver-*.json")), timeout=120,
+                 what="JupyterLab to start")
+        yield f"http://127.0.0.1:{port}", runtime, out
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_ppnb_lab_serves_working_copies_without_the_news_prompt(
+        lab: tuple[str, Path, Path]) -> None:
+    url, runtime, out = lab
+    [info] = [json.loads(p.read_text()) for p in runtime.glob("jpserver-*.json")]
+    assert info["url"].startswith("http://127.0.0.1:")
+    page = wait_for(lambda: _lab_page(url, info["token"]), timeout=60,
+                    what="JupyterLab to serve /lab")
+    config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page,
+                                  re.S).group(1))
+    assert config["news"] == {"disabled": True}  # no "receive official Jupyter news?" prompt
+    assert Path(config["serverRoot"]).resolve() == (out / "notebooks").resolve()
+    copies = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
+    assert copies == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def _lab_page(url: str, token: str) -> str | None:
+    try:
+        response = httpx.get(f"{url}/lab", params={"token": token}, timeout=10)
+    except httpx.HTTPError:
+        return None
+    return response.text if response.status_code == 200 else None
