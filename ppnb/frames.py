@@ -148,6 +148,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionDtype
 
+from . import display  # noqa: F401  (registers the .ppnb accessor: tables.invoices.ppnb.view())
 from .money import CURRENCY_DECIMALS, MoneyError, decimals, to_minor
 
 __all__ = [
