@@ -21,19 +21,20 @@ TODAY = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[RunningEmulator, Fleet]]:
     with start(clock=Clock(TODAY, frozen=True), seed=5) as running:
-        yield running, seed_fleet(running.emulator, 6, 40, denied=2, seed=3)
+        yield running, seed_fleet(running.emulator, 6, 40, denied=2, seed=3, step=2)
     running.emulator.close()
 
 
-def _books(emulator: Emulator, fleet: Fleet) -> list[list[tuple[str, str, str, str]]]:
-    """Per merchant: (number, status, amount, invoice date) of every invoice."""
+def _books(emulator: Emulator, fleet: Fleet) -> list[list[tuple[str, str, str, str, str]]]:
+    """Per merchant: (number, status, amount, invoice date, created) of every invoice."""
     out = []
     for merchant in fleet.merchants:
         rows = emulator.store.all("SELECT doc FROM invoices WHERE merchant = ? ORDER BY seq",
                                   (merchant.payer_id,))
         docs = [orjson.loads(row[0]) for row in rows]
         out.append([(d["detail"]["invoice_number"], d["status"], d["amount"]["value"],
-                     d["detail"]["invoice_date"]) for d in docs])
+                     d["detail"]["invoice_date"], d["detail"]["metadata"]["create_time"])
+                    for d in docs])
     return out
 
 
@@ -41,12 +42,15 @@ def test_every_merchant_gets_a_varied_dated_book(served: tuple[RunningEmulator, 
     running, fleet = served
     books = _books(running.emulator, fleet)
     assert [len(book) for book in books] == [40] * 6
-    statuses = Counter(status for book in books for _, status, _, _ in book)
+    statuses = Counter(status for book in books for _, status, _, _, _ in book)
     assert {"DRAFT", "UNPAID", "PARTIALLY_PAID", "CANCELLED", "MARKED_AS_PAID"} <= set(statuses)
     assert statuses["MARKED_AS_PAID"] > statuses["UNPAID"] > statuses["CANCELLED"]
-    dates = {day for book in books for _, _, _, day in book}
+    dates = {day for book in books for _, _, _, day, _ in book}
     assert min(dates) >= "2024-12-31" and max(dates) <= "2025-06-30" and len(dates) > 50
     assert books[0] != books[1]  # each merchant its own book
+    created = [when for book in books for *_, when in book]
+    assert len(set(created)) == 240 and created == sorted(created)  # step=2: one by one
+    assert running.emulator.now() == TODAY + dt.timedelta(seconds=480)
 
 
 def test_the_same_seed_gives_the_same_books() -> None:

@@ -86,7 +86,7 @@ class Fleet:
 
 def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int = 0,
                partner: tuple[str, str] | None = None, prefix: str = "fleet", seed: int = 0,
-               days: int = 180) -> Fleet:
+               days: int = 180, step: float = 0.0) -> Fleet:
     """Register a partner app and ``merchants`` merchants with ``invoices`` invoices each.
 
     Every book is a realistic mix dated over the ``days`` before the emulator's today, in
@@ -97,7 +97,7 @@ def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int
     Parameters
     ----------
     emulator
-        Where to seed (its clock dates everything; it is not moved).
+        Where to seed (its clock dates everything).
     merchants, invoices
         How many merchants, and invoices per merchant.
     denied
@@ -112,6 +112,10 @@ def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int
         Makes the books repeatable (amounts, dates, fates; ids follow the emulator's seed).
     days
         How far back invoice dates go.
+    step
+        Seconds the emulator's clock moves forward after each invoice, so that creation
+        times differ as in a real book (an incremental sync tells new invoices by them).
+        With 0 the clock is not moved, and a frozen clock stamps every invoice alike.
 
     Returns
     -------
@@ -124,10 +128,10 @@ def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int
         For negative counts, more denied merchants than merchants, or client ids that are
         already registered (seed a fresh emulator, or pass another ``prefix``).
     """
-    if merchants < 0 or invoices < 0 or not 0 <= denied <= merchants or days < 0:
-        raise ValueError(f"need merchants, invoices, days >= 0 and 0 <= denied <= merchants; "
-                         f"got merchants={merchants}, invoices={invoices}, denied={denied}, "
-                         f"days={days}")
+    if min(merchants, invoices, days, step) < 0 or not 0 <= denied <= merchants:
+        raise ValueError(f"need merchants, invoices, days, step >= 0 and 0 <= denied <= "
+                         f"merchants; got merchants={merchants}, invoices={invoices}, "
+                         f"denied={denied}, days={days}, step={step}")
     service, ids = emulator.service, IdFactory()
     partner_id, partner_secret = partner or (f"{prefix}-partner", ids.secret())
     names = [f"{prefix}-merchant-{n + 1:05d}" for n in range(merchants)]
@@ -147,7 +151,7 @@ def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int
         if n < merchants - denied:
             emulator.grant(name, partner_id)
             granted.add(merchant.payer_id)
-        _book(emulator, merchant, invoices, random.Random(f"{seed}:{n}"), today, days)
+        _book(emulator, merchant, invoices, random.Random(f"{seed}:{n}"), today, days, step)
     return Fleet(partner_app, tuple(made), tuple(own), frozenset(granted))
 
 
@@ -163,12 +167,14 @@ def revoke(emulator: Emulator, payer_id: str, partner_client_id: str) -> None:
 
 
 def _book(emulator: Emulator, merchant: Merchant, count: int, rng: random.Random,
-          today: dt.date, days: int) -> None:
+          today: dt.date, days: int, step: float) -> None:
     """One merchant's invoices, in one transaction."""
     service = emulator.service
     currencies, weights = list(_CURRENCIES), list(_CURRENCIES.values())
     with service.store.transaction():
         for k in range(count):
+            if step:
+                emulator.clock.advance(seconds=step)
             currency = rng.choices(currencies, weights)[0]
             issued = today - dt.timedelta(days=rng.randint(0, days))
             doc = orjson.loads(service.create_invoice(
@@ -184,7 +190,8 @@ def _book(emulator: Emulator, merchant: Merchant, count: int, rng: random.Random
                 service.cancel_invoice(merchant, doc["id"], {})
                 continue
             total = Decimal(doc["amount"]["value"])
-            paid_on = min(today, issued + dt.timedelta(days=rng.randint(0, 75))).isoformat()
+            waited = rng.randint(0, min(75, (today - issued).days))
+            paid_on = (issued + dt.timedelta(days=waited)).isoformat()
             payment: dict[str, Any] = {"method": "BANK_TRANSFER", "payment_date": paid_on}
             if fate == "partial":
                 half = {"currency_code": currency, "value": format_amount(total / 2, currency)}
