@@ -105,10 +105,13 @@ def check_report(book: dict[str, str], text: str) -> None:
     import openpyxl
 
     assert f"as of {book['day']}" in text
-    written = Path(book["out"]) / "05_report" / "report.xlsx"
-    sheet = openpyxl.load_workbook(written, read_only=True)["Parameters"]
+    folder = Path(book["out"]) / "05_report"
+    assert {p.name for p in folder.glob("report.*")} == {"report.xlsx", "report.html",
+                                                         "report.pdf"}
+    sheet = openpyxl.load_workbook(folder / "report.xlsx", read_only=True)["Parameters"]
     values = {row[0]: row[1] for row in sheet.iter_rows(values_only=True)}
     assert values["As of"] == book["day"]
+    assert f"as of {book['day']}".lower() in (folder / "report.html").read_text().lower()
 
 
 CHECKS = {"02_aging": check_aging, "05_report": check_report}
