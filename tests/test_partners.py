@@ -342,6 +342,7 @@ def test_bad_input_is_refused_before_anything_is_written(
         partners.aging(target, "2025-06-30")
 
 
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")  # dask's own
 def test_an_interrupted_publish_is_finished_by_the_next_run(
         world: tuple[RunningEmulator, Fleet], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,6 +369,9 @@ def test_an_interrupted_publish_is_finished_by_the_next_run(
     assert _dataset.pending(tmp_path) == [merchant]
     visible = [p for p in tmp_path.rglob("*.parquet") if not p.name.startswith(".")]
     assert len(visible) == 4  # one file per table: never a duplicate for readers
+    assert list(tmp_path.rglob(".part-0.parquet.*.tmp"))  # the staged files are there ...
+    assert len(pd.read_parquet(tmp_path / "items")) == len(old.items)  # ... and unread
+    assert len(dd.read_parquet(tmp_path / "items").compute()) == len(old.items)
     _dataset.recover(tmp_path, merchant)
     assert _same(partners.load(tmp_path, merchant), new)
     assert _dataset.pending(tmp_path) == []

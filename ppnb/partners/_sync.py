@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 
 from ..client import AuthenticationError, Client, PayPalError
@@ -137,7 +138,7 @@ def _check_credentials(partner: Client) -> None:
         partner.get_token()
     except AuthenticationError:
         raise
-    except PayPalError as exc:
+    except (PayPalError, httpx.TransportError) as exc:
         log.info("could not check the partner's credentials up front (%s); the tasks will "
                  "fetch tokens themselves", exc)
 
@@ -146,5 +147,7 @@ def _outcome(merchant: str, future: Any) -> dict[str, Any]:
     """A finished task's record; a task that kept failing becomes a ``failed`` record."""
     if future.status == "finished":
         return future.result()
-    error = future.exception()
-    return record(merchant, "failed", error=f"{type(error).__name__}: {error}")
+    if future.status == "error":
+        error = future.exception()
+        return record(merchant, "failed", error=f"{type(error).__name__}: {error}")
+    return record(merchant, "failed", error=f"the task was {future.status}")
