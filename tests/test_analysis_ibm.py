@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import SHARED
 
-from ppnb.analysis import aging, aging_series, customer_view, kpis, month_ends
+from ppnb.analysis import aging, aging_series, customer_view, kpis, month_ends, predict_payments
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
 from ppnb.frames import Tables
@@ -87,3 +87,28 @@ def test_customer_view_counts(ibm: Tables, rows: list[dict[str, object]]) -> Non
     for customer, days in late.items():
         assert got.loc[customer, "paid_invoices"] == len(days)
         assert got.loc[customer, "avg_days_late"] == pytest.approx(sum(days) / len(days))
+
+
+def test_payment_predictions_beat_the_due_date(ibm: Tables, rows: list[dict[str, object]]
+                                                ) -> None:
+    """At one month end, the model's median dates are closer to the real settle dates than
+    the due dates are, its 80% intervals hold roughly 80% of them, and disputed invoices
+    (memo "disputed") are the likelier to be late. The full backtest: benchmarks/forecast.py."""
+    as_of = dt.date(2013, 9, 30)
+    predicted = predict_payments(ibm, as_of, explain=False).set_index("number")
+    truth = {r["number"]: r for r in rows if r["issued"] <= as_of < r["settled"]}
+    assert set(predicted.index) == set(truth)
+    settled = pd.Series({n: pd.Timestamp(r["settled"]) for n, r in truth.items()})
+    due = pd.Series({n: max(pd.Timestamp(r["due"]), pd.Timestamp(as_of) + pd.Timedelta(days=1))
+                     for n, r in truth.items()})
+    index = predicted.index
+    model = (predicted["expected_date"] - settled[index]).dt.days.abs().mean()
+    baseline = (due[index] - settled[index]).dt.days.abs().mean()
+    assert model < 0.8 * baseline, (model, baseline)
+    inside = (predicted["low"] <= settled[index]) & (settled[index] <= predicted["high"])
+    assert 0.65 <= inside.mean() <= 0.95
+    disputed = ibm.invoices.set_index("number").loc[index, "memo"].eq("disputed").fillna(
+        False).astype(bool)
+    not_due = predicted["days_past_due"] < 0
+    assert predicted.loc[not_due & disputed, "p_late"].mean() > \
+        predicted.loc[not_due & ~disputed, "p_late"].mean() + 0.1

@@ -43,6 +43,9 @@ __all__ = ["HORIZON", "MIN_PAID", "PaymentModel", "payment_model", "predict_paym
 #: Days ahead of ``as_of`` each open invoice's payment-day distribution covers; what is left
 #: after them is "not paid within the horizon".
 HORIZON = 400
+#: Days ahead for which the hazard is evaluated daily (then weekly up to the horizon).
+DAILY = 120
+_AHEAD = np.concatenate((np.arange(1, DAILY + 1), np.arange(DAILY + 4, HORIZON + 1, 7)))
 #: Invoices paid in full by ``as_of`` that the model needs to learn from.
 MIN_PAID = 20
 INTERVAL = (0.1, 0.9)  # the 80% interval
@@ -110,20 +113,26 @@ class PaymentModel:
     def distribution(self, members: np.ndarray, age: np.ndarray,
                      design: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(prob, tail) of the given members from age ``age`` on; ``design`` may rewrite
-        each block of feature rows first (used to explain predictions)."""
+        each block of feature rows first (used to explain predictions).
+
+        The hazard is evaluated for each of the first :data:`DAILY` days ahead, then once a
+        week (mid-week) and held for the seven days: far-off days matter only to the tail
+        of the distribution, and this keeps the learner's work to 160 rows per invoice.
+        """
         prob = np.empty((len(members), HORIZON))
         tail = np.empty(len(members))
-        step = max(1, _BLOCK // HORIZON)
-        ahead = np.arange(1, HORIZON + 1)
+        step = max(1, _BLOCK // len(_AHEAD))
         for start in range(0, len(members), step):
             part = slice(start, start + step)
-            m = np.repeat(members[part], HORIZON)
-            a = (age[part][:, None] + ahead[None, :]).ravel()
+            m = np.repeat(members[part], len(_AHEAD))
+            a = (age[part][:, None] + _AHEAD[None, :]).ravel()
             rows = self.pop.design(m, a, dispute=self.dispute)
             if design is not None:
                 rows = design(rows)
             with _one_thread():
-                hazard = self.learner.predict_proba(rows)[:, 1].reshape(-1, HORIZON)
+                hazard = self.learner.predict_proba(rows)[:, 1].reshape(-1, len(_AHEAD))
+            hazard = np.concatenate((hazard[:, :DAILY], np.repeat(hazard[:, DAILY:], 7,
+                                                                  axis=1)), axis=1)
             survive = np.cumprod(1.0 - hazard, axis=1)
             before = np.concatenate((np.ones((len(hazard), 1)), survive[:, :-1]), axis=1)
             prob[part] = hazard * before
