@@ -55,18 +55,46 @@ def invoice_link(client: Client, invoice: Mapping[str, Any]) -> str:
     return metadata.get("recipient_view_url") or f"{client.base_url}/invoice/p/{invoice['id']}"
 
 
+def text_problem(text: str, limit: int) -> str | None:
+    """What is wrong with a typed text for PayPal: too long, or not encodable (a lone
+    surrogate, which no JSON encoder can send); None if nothing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a character that cannot be sent (an unpaired surrogate)"
+    if len(text) > limit:
+        return f"is {len(text)} characters; PayPal takes at most {limit}"
+    return None
+
+
+#: The width of the labels' column: every input starts after it.
+LABEL_WIDTH = "110px"
+
+
 class Field(w.HBox):
     """A labelled input with its error message next to it."""
 
-    def __init__(self, label: str, widget: w.Widget, *, width: str = "110px") -> None:
+    def __init__(self, label: str, widget: w.Widget, *, width: str = LABEL_WIDTH) -> None:
         self.widget = widget
         self.error = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
-        super().__init__([w.Label(label, layout=w.Layout(width=width)), widget, self.error])
+        super().__init__([w.Label(label, layout=w.Layout(width=width, flex="0 0 auto")),
+                          widget, self.error])
+
 
     def show(self, message: str | None) -> None:
         """Show ``message`` in red next to the input, or clear it."""
-        self.error.value = (f'<span class="ppnb-error" style="color:#b00020">'
-                            f"{html.escape(message)}</span>" if message else "")
+        self.error.value = field_error_html(message)
+
+
+def field_error_html(message: str | None) -> str:
+    """A field's message in red ('' for none)."""
+    return (f'<span class="ppnb-error" style="color:#b00020">{html.escape(message)}</span>'
+            if message else "")
+
+
+def indented(widget: w.Widget) -> w.HBox:
+    """``widget`` in the inputs' column, under the fields' inputs."""
+    return w.HBox([w.Box(layout=w.Layout(width=LABEL_WIDTH, flex="0 0 auto")), widget])
 
 
 class InvoicePicker(w.VBox):

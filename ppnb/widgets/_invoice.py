@@ -5,75 +5,26 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import html
+import threading
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import ipywidgets as w
-import orjson
 
 from ..client import APIError, Client, PayPalError
 from ..limits import EMAIL_LENGTH, MAX_LENGTH
-from ..money import CURRENCY_DECIMALS, MoneyError, decimals, format_amount, parse_amount
+from ..money import CURRENCY_DECIMALS, MoneyError, format_amount
 from ..totals import TotalsError, compute
-from ._common import Field, button, error_html, invoice_link, is_email
+from ._common import Field, button, error_html, indented, invoice_link, is_email, text_problem
+from ._items import ItemGrid, ItemRow
+from ._numbers import money, plain, why
 
 #: PayPal's payment terms.
 TERMS = ("DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", "NET_10", "NET_15", "NET_30", "NET_45",
          "NET_60", "NET_90", "NO_DUE_DATE")
 #: PayPal's limit on items per invoice.
 MAX_ITEMS = 100
-_HUNDRED = Decimal(100)
-
-
-def _quantity(text: str) -> Decimal:
-    """A positive quantity with at most 5 decimals (PayPal's rule)."""
-    value = parse_amount(text.strip(), "USD", places=5)
-    if value <= 0:
-        raise MoneyError("must be more than 0", "range")
-    return value
-
-
-def _percent(text: str) -> Decimal:
-    value = parse_amount(text.strip(), "USD", places=5)
-    if not 0 <= value <= _HUNDRED:
-        raise MoneyError("must be from 0 to 100", "range")
-    return value
-
-
-def _money(text: str, currency: str) -> Decimal:
-    """A positive amount with the currency's decimals (no 1.5 JPY)."""
-    value = parse_amount(text.strip(), currency)
-    if value <= 0:
-        raise MoneyError("must be more than 0", "range")
-    return value
-
-
-class _ItemRow(w.HBox):
-    """One line item: name, quantity, unit amount, tax %, discount %, and a remove button."""
-
-    def __init__(self, form: InvoiceForm, item: dict[str, Any] | None = None) -> None:
-        item = item or {}
-        self.name = w.Text(item.get("name", ""), placeholder="item name",
-                           layout=w.Layout(width="200px"))
-        self.quantity = w.Text(item.get("quantity", "1"), layout=w.Layout(width="70px"))
-        self.unit = w.Text((item.get("unit_amount") or {}).get("value", ""), placeholder="0.00",
-                           layout=w.Layout(width="100px"))
-        self.tax = w.Text((item.get("tax") or {}).get("percent", ""), placeholder="tax %",
-                          layout=w.Layout(width="70px"))
-        self.discount = w.Text((item.get("discount") or {}).get("percent", ""),
-                               placeholder="disc. %", layout=w.Layout(width="70px"))
-        self.remove = w.Button(description="✕", layout=w.Layout(width="36px"),
-                               tooltip="remove this item")
-        self.error = w.HTML()
-        self.remove.on_click(lambda _: form.remove_item(form.items.index(self)))
-        for child in self.inputs:
-            child.observe(form._changed, names="value")
-        super().__init__([*self.inputs, self.remove, self.error])
-
-    @property
-    def inputs(self) -> tuple[w.Text, ...]:
-        return (self.name, self.quantity, self.unit, self.tax, self.discount)
 
 
 class InvoiceForm(w.VBox):
@@ -84,6 +35,18 @@ class InvoiceForm(w.VBox):
     :meth:`next_number`); the widgets only call them. Every change re-validates: errors appear
     next to their field, the computed total is shown, and the Create button is disabled while
     anything is wrong.
+
+    **One click, one invoice.** The Create button is disabled while a submission is in flight
+    and, after a success, until the form describes a different invoice. A click that still
+    gets through (a second click queued behind the first, or :meth:`submit` called from code)
+    sends the same ``PayPal-Request-Id``: the form keeps one id per request body until the body
+    changes, so PayPal replays its first answer instead of creating a second invoice. The same
+    holds for a retry after a network or server error, whose invoice may have been created
+    although the answer was lost. Messages (the created invoice, an error) are cleared as soon
+    as the form describes a different invoice.
+
+    Numbers may carry thousands separators (``1,250.50``); a decimal comma (``1.250,50``) or
+    a comma that could be one (``1,25``) is refused with a message saying how to write it.
 
     Parameters
     ----------
@@ -111,7 +74,12 @@ class InvoiceForm(w.VBox):
         self._today = today
         self.result: dict[str, Any] | None = None
         self.error: PayPalError | None = None
-        self._pending: tuple[bytes, str] | None = None
+        # the last submission: its body and PayPal-Request-Id, kept until the body changes
+        self._request: tuple[dict[str, Any], str] | None = None
+        self._created = False  # whether that submission created the invoice
+        self._status_for: dict[str, Any] | None = None  # the body the message is about
+        self._sending = threading.Lock()
+        self._errors: dict[str, str] = {}
         self._template_id: str | None = None
         self._quiet = False
         text = lambda placeholder="", width="260px": w.Text(  # noqa: E731
@@ -135,8 +103,7 @@ class InvoiceForm(w.VBox):
         if templates:
             found = client.templates.list().get("templates", [])
             self._template.options = [("(none)", ""), *((t["name"], t["id"]) for t in found)]
-        self.items: list[_ItemRow] = []
-        self._items_box = w.VBox()
+        self._grid = ItemGrid()
         self._add = w.Button(description="Add item", icon="plus", layout=w.Layout(width="auto"))
         self._total = w.HTML()
         self._submit = button("Create draft")
@@ -156,7 +123,7 @@ class InvoiceForm(w.VBox):
             "memo": Field("Memo", self._memo),
             "reference": Field("Reference", self._reference),
             "partial": Field("Partial", w.HBox([self._partial, self._minimum])),
-            "items": Field("Items", w.Label("name · qty · unit · tax % · discount %")),
+            "items": Field("Items", w.VBox([self._grid, self._add])),
         }
         for widget in (self._email, self._given, self._surname, self._business, self._currency,
                        self._number, self._invoice_date, self._term, self._due_date, self._note,
@@ -166,34 +133,36 @@ class InvoiceForm(w.VBox):
         self._next.on_click(lambda _: self.next_number())
         self._add.on_click(lambda _: self.add_item())
         self._submit.on_click(lambda _: self.submit())
-        super().__init__([*self.fields.values(), self._items_box, self._add, self._total,
-                          self._submit, self._status])
+        super().__init__([*self.fields.values(), indented(self._total), indented(self._submit),
+                          indented(self._status)])
         self.add_item()
 
     # --- items ---------------------------------------------------------------------------
 
+    @property
+    def items(self) -> list[ItemRow]:
+        """The item rows, in order (``items[0].unit.value`` is the first unit amount)."""
+        return self._grid.rows
+
     def add_item(self, item: dict[str, Any] | None = None) -> None:
         """Add an item row (pre-filled from a PayPal item dict when given)."""
-        self.items.append(_ItemRow(self, item))
-        self._items_box.children = tuple(self.items)
+        self._grid.set_rows([*self.items, self._row(item)])
         self._changed()
 
     def remove_item(self, index: int) -> None:
         """Remove item row ``index``."""
-        del self.items[index]
-        self._items_box.children = tuple(self.items)
+        rows = list(self.items)
+        del rows[index]
+        self._grid.set_rows(rows)
         self._changed()
 
     def set_items(self, items: list[dict[str, Any]]) -> None:
         """Replace every item row by PayPal item dicts."""
-        self._quiet = True
-        try:
-            self.items = []
-            for item in items:
-                self.add_item(item)
-        finally:
-            self._quiet = False
+        self._grid.set_rows([self._row(item) for item in items])
         self._changed()
+
+    def _row(self, item: dict[str, Any] | None) -> ItemRow:
+        return ItemRow(item, self._changed, lambda row: self.remove_item(self.items.index(row)))
 
     # --- the logic ---------------------------------------------------------------------------
 
@@ -227,31 +196,11 @@ class InvoiceForm(w.VBox):
         elif len(self.items) > MAX_ITEMS:
             errors["items"] = f"at most {MAX_ITEMS} items ({len(self.items)} given)"
         for key, widget, limit in self._texts():
-            problem = _text_problem(widget.value, limit)
+            problem = text_problem(widget.value, limit)
             if problem and key not in errors:
                 errors[key] = problem
         for n, row in enumerate(self.items, 1):
-            problems = []
-            if not row.name.value.strip():
-                problems.append("name required")
-            elif problem := _text_problem(row.name.value, MAX_LENGTH["item_name"]):
-                problems.append(f"name {problem}")
-            for label, widget, check in (
-                ("quantity", row.quantity, _quantity),
-                ("unit amount", row.unit, lambda t: _money(t, currency)),
-                ("tax %", row.tax, _percent),
-                ("discount %", row.discount, _percent),
-            ):
-                if not widget.value.strip():
-                    if label in ("quantity", "unit amount"):
-                        problems.append(f"{label} required")
-                    continue
-                try:
-                    check(widget.value)
-                except MoneyError as exc:
-                    places = None if label == "unit amount" else 5  # quantities and percents
-                    problems.append(f"{label} {_why(exc, currency, places)}")
-            if problems:
+            if problems := row.problems(currency):
                 errors[f"item {n}"] = "; ".join(problems)
         issued, due = self._invoice_date.value, self._due_date.value
         if self._term.value == "DUE_ON_DATE_SPECIFIED":
@@ -262,11 +211,12 @@ class InvoiceForm(w.VBox):
             elif issued is None and due < self.today:
                 errors["due_date"] = (f"{due} is before today ({self.today}), which PayPal "
                                       "takes as the invoice date when it is blank")
+        minimum = None
         if self._partial.value and self._minimum.value.strip():
             try:
-                _money(self._minimum.value, currency)
+                minimum = money(self._minimum.value, currency)
             except MoneyError as exc:
-                errors["partial"] = f"minimum {_why(exc, currency)}"
+                errors["partial"] = f"minimum {why(exc, currency)}"
         total = None
         if not errors:
             try:
@@ -274,9 +224,9 @@ class InvoiceForm(w.VBox):
             except ValueError as exc:
                 errors["items"] = str(exc)
             else:
-                minimum = self._minimum.value.strip()
-                if self._partial.value and minimum and parse_amount(minimum, currency) > total:
+                if minimum is not None and minimum > total:
                     errors["partial"] = "minimum is more than the total"
+        self._errors = errors
         self._show(errors, None if errors else total)
         return errors
 
@@ -301,8 +251,8 @@ class InvoiceForm(w.VBox):
 
     @property
     def value(self) -> dict[str, Any]:
-        """The create-invoice request body the form describes (call :meth:`validate`
-        first: this does not check it)."""
+        """The create-invoice request body the form describes, numbers without thousands
+        separators (call :meth:`validate` first: this does not check it)."""
         currency = self._currency.value
         detail: dict[str, Any] = {"currency_code": currency}
         if self._number.value.strip():
@@ -324,25 +274,15 @@ class InvoiceForm(w.VBox):
             billing["name"] = name
         if self._business.value.strip():
             billing["business_name"] = self._business.value.strip()
-        items = []
-        for row in self.items:
-            item: dict[str, Any] = {
-                "name": row.name.value.strip(), "quantity": row.quantity.value.strip(),
-                "unit_amount": {"currency_code": currency, "value": row.unit.value.strip()}}
-            if row.tax.value.strip():
-                item["tax"] = {"name": "Tax", "percent": row.tax.value.strip()}
-            if row.discount.value.strip():
-                item["discount"] = {"percent": row.discount.value.strip()}
-            items.append(item)
         body: dict[str, Any] = {"detail": detail,
                                 "primary_recipients": [{"billing_info": billing}],
-                                "items": items}
+                                "items": [row.value(currency) for row in self.items]}
         configuration: dict[str, Any] = {}
         if self._partial.value:
             partial: dict[str, Any] = {"allow_partial_payment": True}
             if self._minimum.value.strip():
                 partial["minimum_amount_due"] = {"currency_code": currency,
-                                                 "value": self._minimum.value.strip()}
+                                                 "value": plain(self._minimum.value)}
             configuration["partial_payment"] = partial
         if self._template_id:
             configuration["template_id"] = self._template_id
@@ -365,39 +305,49 @@ class InvoiceForm(w.VBox):
             raise ValueError("; ".join(p.description for p in exc.problems)) from None
 
     def submit(self) -> dict[str, Any] | None:
-        """Validate and create the draft; returns the invoice, or None (errors shown).
+        """Validate and create the draft; returns the invoice, or None (errors shown, or a
+        submission already in flight).
 
-        A retry after a network or server failure reuses the same ``PayPal-Request-Id`` for
-        the same body, so clicking again never creates the invoice twice.
+        The same body is always sent with the same ``PayPal-Request-Id`` (a new one only once
+        the form changes, or after PayPal refused it with a 4xx other than 429), so a second
+        click, or a retry after a lost answer, is replayed by PayPal: one invoice.
         """
-        self.error = None
-        if self.validate():
-            self._status.value = "<b>Fix the fields marked in red first.</b>"
-            return None
-        body = self.value
-        raw = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        if self._pending is None or self._pending[0] != raw:
-            self._pending = (raw, str(uuid.uuid4()))
-        self._submit.disabled = True
+        if not self._sending.acquire(blocking=False):
+            return None  # in flight: this is the same click again
         try:
-            invoice = self._client.invoices.create(body, request_id=self._pending[1])
+            self._arm()
+            return self._send()
+        finally:
+            self._sending.release()
+            self._arm()
+
+    def _send(self) -> dict[str, Any] | None:
+        self.error = None
+        body = self.value
+        if self.validate():
+            self._say("<b>Fix the fields marked in red first.</b>", body)
+            return None
+        if self._request is None or self._request[0] != body:
+            self._request = (body, str(uuid.uuid4()))
+        try:
+            invoice = self._client.invoices.create(body, request_id=self._request[1])
         except PayPalError as exc:
             self.error = exc
             if isinstance(exc, APIError) and exc.status < 500 and exc.status != 429:
-                self._pending = None  # a refusal: the same request would be refused again
-            self._status.value = error_html(exc)
+                self._request = None  # a refusal: PayPal would replay it for this id
+            self._say(error_html(exc), body)
             return None
-        finally:
-            self._submit.disabled = False
-        self._pending = None
+        again, self._created = self._created, True
         self.result = invoice
-        self._status.value = self.result_html(invoice)
+        self._say(self.result_html(invoice, again=again), body)
         return invoice
 
-    def result_html(self, invoice: dict[str, Any]) -> str:
-        """The created invoice: id, number, status and a link to its page."""
+    def result_html(self, invoice: dict[str, Any], *, again: bool = False) -> str:
+        """The created invoice: id, number, status and a link to its page (``again``: the
+        same submission was sent again, and PayPal answered with the same invoice)."""
         link = invoice_link(self._client, invoice)
-        return (f'<div class="ppnb-result">Created <code class="ppnb-id">'
+        verb = "Already created (the same request, not a second invoice)" if again else "Created"
+        return (f'<div class="ppnb-result">{verb} <code class="ppnb-id">'
                 f'{html.escape(invoice["id"])}</code> number <b>'
                 f'{html.escape(invoice["detail"].get("invoice_number", ""))}</b>, status '
                 f'<b>{html.escape(invoice["status"])}</b>, total '
@@ -416,6 +366,7 @@ class InvoiceForm(w.VBox):
         typed over it wins, as on PayPal."""
         self._template_id = template_id or None
         if not template_id:
+            self._changed()
             return
         info = self._client.templates.get(template_id).get("template_info", {})
         detail = info.get("detail", {})
@@ -437,27 +388,40 @@ class InvoiceForm(w.VBox):
             if partial.get("allow_partial_payment"):
                 self._partial.value = True
                 self._minimum.value = (partial.get("minimum_amount_due") or {}).get("value", "")
+            if info.get("items"):
+                self.set_items(info["items"])
         finally:
             self._quiet = False
-        if info.get("items"):
-            self.set_items(info["items"])
-        else:
-            self._changed()
+        self._changed()
 
     # --- wiring ------------------------------------------------------------------------------
 
     def _changed(self, change: Any = None) -> None:
-        if not self._quiet:
-            self.validate()
+        """Any input changed: forget the last submission and clear the message once the
+        form describes another invoice, then re-validate."""
+        if self._quiet:
+            return
+        body = self.value
+        if self._request is not None and self._request[0] != body:
+            self._request, self._created = None, False
+        if self._status_for is not None and self._status_for != body:
+            self._status.value, self._status_for = "", None
+        self.validate()
+
+    def _say(self, markup: str, body: dict[str, Any]) -> None:
+        """Show a message about the form as it is (``body``)."""
+        self._status.value, self._status_for = markup, body
+
+    def _arm(self) -> None:
+        """Enable Create only for a valid form, not in flight, not already created."""
+        self._submit.disabled = bool(self._errors) or self._created or self._sending.locked()
 
     def _show(self, errors: dict[str, str], total: Decimal | None) -> None:
         for name, field in self.fields.items():
             field.show(errors.get(name))
         for n, row in enumerate(self.items, 1):
-            message = errors.get(f"item {n}")
-            row.error.value = (f'<span class="ppnb-error" style="color:#b00020">'
-                               f"{html.escape(message)}</span>" if message else "")
-        self._submit.disabled = bool(errors)
+            row.show(errors.get(f"item {n}"))
+        self._arm()
         self._due_date.disabled = self._term.value != "DUE_ON_DATE_SPECIFIED"
         if total is None:
             self._total.value = "Total: <i>fix the errors first</i>"
@@ -465,30 +429,3 @@ class InvoiceForm(w.VBox):
             currency = self._currency.value
             self._total.value = (f'Total: <b class="ppnb-total">'
                                  f"{format_amount(total, currency)} {currency}</b>")
-
-
-def _text_problem(text: str, limit: int) -> str | None:
-    """What is wrong with a typed text for PayPal: too long, or not encodable (a lone
-    surrogate, which no JSON encoder can send)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a character that cannot be sent (an unpaired surrogate)"
-    if len(text) > limit:
-        return f"is {len(text)} characters; PayPal takes at most {limit}"
-    return None
-
-
-def _why(exc: MoneyError, currency: str, places: int | None = None) -> str:
-    """Why an amount (``places=None``: the currency's decimals) or a quantity or percent
-    (``places=5``) was refused, in words."""
-    if exc.reason == "precision":
-        if places is not None:
-            return f"takes at most {places} decimals"
-        places = decimals(currency)
-        return (f"takes no decimals in {currency}" if places == 0
-                else f"takes at most {places} decimals in {currency}")
-    if exc.reason == "syntax":
-        return "is not a number"
-    return str(exc)
-
