@@ -270,8 +270,7 @@ def test_duckdb_and_dask_read_the_dataset_and_agree_with_pandas(
         columns = [*keys, "currency", "amount_minor" if table == "payments" else "due_minor"]
         by_pandas = pd.read_parquet(dataset / table)
         by_dask = dd.read_parquet(dataset / table).compute()
-        by_duckdb = duckdb.sql(f"SELECT * FROM read_parquet('{dataset}/{table}/*/*.parquet', "
-                               f"hive_partitioning = true)").df()
+        by_duckdb = duckdb.sql(f"SELECT * FROM '{dataset}/{table}/*/*.parquet'").df()  # README
         frames = [_plain(f[columns], keys) for f in (by_pandas, by_dask, by_duckdb)]
         assert len(frames[0]) > 100
         pd.testing.assert_frame_equal(frames[1], frames[0])
