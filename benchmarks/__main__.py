@@ -9,7 +9,10 @@ the table at the end gathers the headline figures:
 * emulator search throughput and single-operation rates (``benchmarks.emulator``);
 * aging + KPIs on 1M rows, and 24 month-end agings (``benchmarks.analysis``);
 * re-sync request count vs a full pull (``benchmarks.pull``);
-* 1,000 bulk reminders: time and requests (``benchmarks.bulk``).
+* 1,000 bulk reminders: time and requests (``benchmarks.bulk``);
+* an invoices-only pull of 15,000 invoices, and whole tables under 200-300 ms of latency per
+  call against the naive loop and the floor of pages ÷ concurrency × latency
+  (``benchmarks.paypal_like``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ RUNS = [
      ["--invoices", "5000", "--requests", "300"]),
     ("analysis", [], ["--invoices", "100000"]),
     ("bulk", ["--invoices", "1000"], ["--invoices", "200"]),
+    ("paypal_like", ["--invoices", "15000"], ["--invoices", "3000", "--naive-pages", "10"]),
 ]
 
 

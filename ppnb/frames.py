@@ -137,10 +137,11 @@ the child tables, which leave amounts as strings (``python -m benchmarks.flatten
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -157,9 +158,12 @@ __all__ = [
     "PAYMENT_COLUMNS",
     "REFUND_COLUMNS",
     "Tables",
+    "Walked",
+    "assemble",
     "concat",
     "empty_tables",
     "flatten",
+    "walk",
 ]
 
 _TEXT = pd.StringDtype("pyarrow")
@@ -266,7 +270,33 @@ def flatten(invoices: Iterable[Mapping[str, Any]]) -> Tables:
         A malformed quantity, date or time, or a non-text value where the spec has text;
         the message names the field.
     """
-    inv, items, payments, refunds = _walk(invoices)
+    return assemble([walk(invoices)])
+
+
+def walk(invoices: Iterable[Mapping[str, Any]]) -> Walked:
+    """Read every raw value the tables need from some invoices: the first half of
+    :func:`flatten`, for a pager that reads each page as it arrives (while other pages are
+    still on the way) and :func:`assemble`-s the tables once."""
+    return Walked(*_walk(invoices))
+
+
+def assemble(parts: Sequence[Walked]) -> Tables:
+    """The :class:`Tables` of invoices read by :func:`walk`, part after part, in order: the
+    same as :func:`flatten` of all their invoices at once.
+
+    Raises
+    ------
+    ppnb.money.MoneyError, ValueError
+        As :func:`flatten`.
+    """
+    if not parts:
+        return empty_tables()
+    if len(parts) == 1:
+        inv, items, payments, refunds = parts[0]
+    else:
+        inv, items, payments, refunds = (
+            {name: list(chain.from_iterable(part[k][name] for part in parts))
+             for name in parts[0][k]} for k in range(4))
     ids, currencies = inv["id"], inv["currency"]
     parent = _Parent(ids, _text(ids, "/id"), currencies,
                      _text(currencies, "/detail/currency_code"), _exponents(currencies, ids))
@@ -308,7 +338,7 @@ def flatten(invoices: Iterable[Mapping[str, Any]]) -> Tables:
 
 def empty_tables() -> Tables:
     """Four empty tables with every column and dtype, e.g. for a search that found nothing."""
-    return flatten(())
+    return assemble([walk(())])
 
 
 def concat(parts: Iterable[Tables]) -> Tables:
@@ -324,6 +354,15 @@ def concat(parts: Iterable[Tables]) -> Tables:
 
 
 # --- reading the JSON -----------------------------------------------------------------------
+
+
+class Walked(NamedTuple):
+    """Raw column values read from some invoices by :func:`walk`, not yet typed."""
+
+    invoices: dict[str, list[Any]]
+    items: dict[str, list[Any]]
+    payments: dict[str, list[Any]]
+    refunds: dict[str, list[Any]]
 
 
 class _Columns(dict[str, list[Any]]):

@@ -48,13 +48,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from .client import Client, NotFound, RateLimited
-from .frames import Tables, flatten
+from .frames import Tables, Walked, assemble, flatten, walk
 
 __all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "incomplete",
            "search_data"]
@@ -244,17 +245,27 @@ def incomplete(invoice: Mapping[str, Any], *, collections: bool) -> bool:
     return status in CANCELLED_STATUSES and not metadata.get("cancel_time")
 
 
+@dataclass(frozen=True)
+class _Page:
+    """One page's invoices, and (for tables) their raw columns, read as the page came."""
+
+    items: list[dict]
+    walked: Walked | None
+
+
 class _Pull:
     """One pull: the client, paging parameters, the limiter and the progress bar."""
 
-    def __init__(self, client: Client, *, page_size: int, concurrency: int, max_pages: int,
-                 progress: bool | None, collections: bool = True) -> None:
+    def __init__(self, client: Client, *, page_size: int = 100, concurrency: int = 6,
+                 max_pages: int = MAX_PAGES, progress: bool | None = None,
+                 collections: bool = True, tables: bool = False) -> None:
         if not 1 <= page_size <= 100:
             raise ValueError("page_size is 1 to 100")
         self.client = client
         self.page_size = page_size
         self.max_pages = max_pages
         self.collections = collections
+        self.tables = tables
         self.fields = {"fields": COLLECTIONS} if collections else {}
         self.limiter = _Limiter(concurrency)
         self.pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="ppnb-pager")
@@ -280,13 +291,18 @@ class _Pull:
             return body
         raise PagerError(f"{what} kept being rate-limited; try again later")
 
-    def page(self, data: Mapping[str, Any], number: int, total: bool = False) -> dict:
-        """One page of search results."""
+    def page(self, data: Mapping[str, Any], number: int, total: bool = False
+             ) -> tuple[dict, _Page]:
+        """One page of search results (the body, and its invoices read for the tables)."""
         body = self.limited(lambda: self.client.invoices.search(
             {**data, **self.fields}, page=number, page_size=self.page_size,
             total_required=total), f"page {number}")
-        self.bar.update(len(body.get("items", [])))
-        return body
+        items = body.get("items", [])
+        walked = None
+        if self.tables and not any(incomplete(i, collections=self.collections) for i in items):
+            walked = walk(items)  # while other pages are still on their way
+        self.bar.update(len(items))
+        return body, _Page(items, walked)
 
     def invoice(self, invoice_id: str) -> dict | None:
         """One invoice read whole (None if it was deleted meanwhile)."""
@@ -315,23 +331,20 @@ class _Pull:
                 found[i] = invoice
         return [inv for i, inv in enumerate(found) if i not in gone]
 
-    def window(self, data: dict[str, Any]) -> list[dict]:
-        """All invoices matching ``data``, splitting by invoice date when over the cap."""
-        first = self.page(data, 1, total=True)
-        total = int(first.get("total_items", len(first.get("items", []))))
+    def window(self, data: dict[str, Any]) -> list[_Page]:
+        """All pages matching ``data``, splitting by invoice date when over the cap."""
+        body, first = self.page(data, 1, total=True)
+        total = int(body.get("total_items", len(first.items)))
         pages = math.ceil(total / self.page_size)
         if pages > self.max_pages:
             return self.split(data)
         self.totals.append(total)
         self.bar.total = (self.bar.total or 0) + total
         self.bar.refresh()
-        rest = list(self.pool.map(lambda n: self.page(data, n), range(2, pages + 1)))
-        items = list(first.get("items", []))
-        for body in rest:
-            items += body.get("items", [])
-        return items
+        return [first, *(page for _, page in self.pool.map(lambda n: self.page(data, n),
+                                                            range(2, pages + 1)))]
 
-    def split(self, data: dict[str, Any]) -> list[dict]:
+    def split(self, data: dict[str, Any]) -> list[_Page]:
         rng = data.get("invoice_date_range") or {}
         start = dt.date.fromisoformat(rng.get("start", _FIRST_DAY.isoformat()))
         end = dt.date.fromisoformat(rng.get("end", _LAST_DAY.isoformat()))
@@ -342,25 +355,40 @@ class _Pull:
                 "the query")
         middle = start + (end - start) // 2
         halves = [(start, middle), (middle + dt.timedelta(days=1), end)]
-        out: list[dict] = []
+        out: list[_Page] = []
         for lo, hi in halves:
             out += self.window({**data, "invoice_date_range": {"start": lo.isoformat(),
                                                                "end": hi.isoformat()}})
         return out
 
-    def run(self, data: dict[str, Any], *, verify: bool = True) -> list[dict]:
+    def run(self, data: dict[str, Any], *, verify: bool = True) -> Any:
+        """The pull: the invoices as dicts, or their :class:`Tables` when ``self.tables``.
+
+        The count that checks the pull is sent as soon as the last page is in, and the
+        results are completed and assembled while it is on its way.
+        """
         try:
             for _ in range(3):
                 self.totals: list[int] = []
-                found = dedupe(self.window(data))
-                if not verify:
-                    break
-                if count(self.client, data) == sum(self.totals):
+                pages = self.window(data)
+                checking = self.pool.submit(count, self.client, data) if verify else None
+                result = self.finish(pages)
+                if checking is None or checking.result() == sum(self.totals):
                     break  # the matching set kept its size: pages could not have shifted
-            return self.complete(found)
+            return result
         finally:
             self.pool.shutdown(wait=True)
             self.bar.close()
+
+    def finish(self, pages: list[_Page]) -> Any:
+        """Deduplicated, completed results; as tables, from the pages' readings when every
+        page could be read as it came and no invoice came twice (the usual case)."""
+        found = [invoice for page in pages for invoice in page.items]
+        if self.tables and all(page.walked is not None for page in pages) and (
+                len({invoice["id"] for invoice in found}) == len(found)):
+            return assemble([page.walked for page in pages if page.walked is not None])
+        found = self.complete(dedupe(found))
+        return flatten(found) if self.tables else found
 
 
 @contextlib.contextmanager
@@ -430,17 +458,34 @@ def fetch_raw(
         Ask for items, payments and refunds (default). False asks for none: search summaries,
         with only the invoices whose status needs more read whole (:func:`incomplete`).
     """
-    pull = _Pull(client, page_size=page_size, concurrency=concurrency, max_pages=max_pages,
-                 progress=progress, collections=collections)
+    return _pull(client, filters, tables=False, page_size=page_size, concurrency=concurrency,
+                 progress=progress, max_pages=max_pages, verify=verify, collections=collections)
+
+
+def _pull(client: Client, filters: dict[str, Any], *, tables: bool, verify: bool = True,
+          **options: Any) -> Any:
+    pull = _Pull(client, tables=tables, **options)
     with gc_paused():
         return pull.run(search_data(**filters), verify=verify)
 
 
+def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pager options and search filters, apart."""
+    known = ("page_size", "concurrency", "progress", "max_pages", "verify")
+    return ({k: v for k, v in options.items() if k in known},
+            {k: v for k, v in options.items() if k not in known})
+
+
 def fetch_tables(client: Client, **options: Any) -> Tables:
     """Every matching invoice as :class:`~ppnb.frames.Tables` (invoices, items, payments,
-    refunds). Takes the options and filters of :func:`fetch_raw`."""
-    with gc_paused():
-        return flatten(fetch_raw(client, **options))
+    refunds). Takes the options and filters of :func:`fetch_raw`.
+
+    Each page is read into columns as it arrives, while later pages are on their way, and
+    the tables are assembled once (the same tables as :func:`~ppnb.frames.flatten` of
+    :func:`fetch_raw`).
+    """
+    settings, filters = _split(options)
+    return _pull(client, filters, tables=True, **settings)
 
 
 def fetch_invoices(client: Client, **options: Any) -> pd.DataFrame:
@@ -451,6 +496,5 @@ def fetch_invoices(client: Client, **options: Any) -> pd.DataFrame:
     (see :func:`fetch_raw` with ``collections=False``). Takes the options and filters of
     :func:`fetch_raw`.
     """
-    with gc_paused():
-        return flatten(fetch_raw(client, collections=False, **options)).invoices
-
+    settings, filters = _split(options)
+    return _pull(client, filters, tables=True, collections=False, **settings).invoices

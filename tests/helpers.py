@@ -202,6 +202,14 @@ class Served:
         self.thread.join(timeout=10)
 
 
+def shows_money(text: str, minor: int, currency: str) -> bool:
+    """Whether notebook output ``text`` shows an amount, as minor units or as money
+    (``1,798,871`` JPY, ``17,988.71`` USD), whichever way the notebook displays it."""
+    from ppnb.money import from_minor
+
+    return any(form in text for form in (f">{minor}<", f"{from_minor(int(minor), currency):,}"))
+
+
 def free_port() -> int:
     """A loopback port that was free a moment ago (for a server the test starts)."""
     with socket.socket() as probe:
