@@ -31,9 +31,11 @@ from ppnb.frames import (
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
     Tables,
+    assemble,
     concat,
     empty_tables,
     flatten,
+    walk,
 )
 from ppnb.money import MoneyError, from_minor, to_minor
 
@@ -240,6 +242,16 @@ def test_concat_of_pages_equals_one_flatten(book: Book) -> None:
     for left, right in zip(whole, pages, strict=True):
         pd.testing.assert_frame_equal(left, right)
     assert_schema(concat([]))
+
+
+def test_pages_walked_as_they_come_assemble_to_one_flatten(book: Book) -> None:
+    """What the pager does: each page read as it arrives, the tables built once."""
+    whole = flatten(book.found)
+    parts = [walk(book.found[:1]), walk(book.found[1:1]), walk(book.found[1:])]
+    for left, right in zip(whole, assemble(parts), strict=True):
+        pd.testing.assert_frame_equal(left, right)
+    assert_schema(assemble([]))
+    assert_schema(assemble([walk([])]))
 
 
 # --- no server: amounts, properties, bad input ----------------------------------------------
