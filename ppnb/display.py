@@ -9,8 +9,8 @@ for reading:
 * **money** in its row's currency with that currency's decimals and thousands separators
   (``1,316.93 USD``, ``4,947,658 JPY``); ``open_minor`` is shown as ``open``, and a float
   twin (``total`` beside ``total_minor``) is dropped;
-* **percentages** to one decimal (``58.1 %``), from 0–100 percent columns (``pct_*``,
-  ``*_pct``) and 0–1 share columns (``*_share``);
+* **percentages** to one decimal (``58.1 %``), from 0–100 percent columns (``pct_*``, shown
+  as ``% …``, and ``*_pct``) and 0–1 share columns (``*_share``);
 * **dates** as dates (``2027-01-15``, no ``00:00:00``), times as ``2027-01-15 09:00 UTC``;
 * other numbers with thousands separators, days to one decimal.
 
@@ -149,6 +149,8 @@ class PpnbAccessor:
             label = str(name)
             if kind == "money" and label.endswith("_minor"):
                 label = label.removesuffix("_minor")
+            elif kind == "pct" and label.startswith("pct_"):
+                label = f"% {label.removeprefix('pct_')}"
             elif f"{name}_minor" in kinds:
                 continue  # a float twin of an exact column: display only, so shown once
             shown[label] = [cell_text(value, kind, row_currency) for value, row_currency

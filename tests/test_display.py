@@ -36,7 +36,7 @@ def test_percentages_dates_and_numbers_read_as_such() -> None:
         "created": pd.to_datetime(["2025-01-15T09:30:00Z"]), "open_invoices": [12345],
         "risk": ["high"], "missing": [np.nan]})
     row = frame.ppnb.view().iloc[0].to_dict()
-    assert row == {"currency": "USD", "pct_current": "58.1 %", "on_time_share": "71.0 %",
+    assert row == {"currency": "USD", "% current": "58.1 %", "on_time_share": "71.0 %",
                    "due_date": "2025-01-15", "oldest_days_past_due": "431.0",
                    "created": "2025-01-15 09:30 UTC", "open_invoices": "12,345",
                    "risk": "high", "missing": ""}
@@ -68,7 +68,7 @@ def test_aging_totals_stand_side_by_side_never_added() -> None:
     assert list(side.columns) == ["EUR", "JPY", "USD"]
     assert side.loc["total"].tolist() == ["6.00 EUR", "500,000 JPY", "1,316.93 USD"]
     assert side.loc["1-30", "USD"] == "1,316.93 USD" and side.loc["91+", "JPY"] == "500,000 JPY"
-    assert side.loc["pct_1-30", "USD"] == "100.0 %"
+    assert side.loc["% 1-30", "USD"] == "100.0 %"
     summary = aged.summary.sort_values("total").ppnb.view()
     assert "6.00 EUR" in summary["total"].tolist()
     with pytest.raises(ValueError, match="one row per currency"):
