@@ -9,8 +9,9 @@ Every run belongs to a **job** with an id and a journal file, ``{journal_dir}/{j
 append-only JSON lines, each flushed and fsync'd before the next step. A header line records
 the action and its options; then, for every call, a ``start`` line (invoice, request id,
 request body) is written *before* the call and an ``end`` line (outcome, error, issues,
-debug_id, and the day it counted on) *after* it. :func:`job_calls` reads a job's calls back
-(``ppnb.dunning`` keeps the level each invoice reached this way).
+debug_id, the HTTP status of a refusal, and the day it counted on) *after* it.
+:func:`job_calls` reads a job's calls back (``ppnb.dunning`` keeps the level each invoice
+reached this way).
 
 Each call's ``PayPal-Request-Id`` is derived from the job id, the action and the invoice id
 (a UUID5), so it is the same in every run of the job. PayPal (and the emulator) apply a
@@ -231,6 +232,12 @@ class JobCall:
     day
         The day the job counted it on (its ``today``: the emulator's clock or PayPal's UTC
         date), ``None`` until it ended.
+    status
+        The HTTP status of PayPal's refusal when it failed with one (``None`` otherwise,
+        e.g. no answer). PayPal replays the answer to a request id, so a call refused with a
+        4xx stays refused in this job: trying again needs a new job.
+    issues
+        The refusal's issue names (e.g. ``MAX_REMINDERS_PER_DAY``).
     """
 
     key: str
@@ -238,6 +245,8 @@ class JobCall:
     request_id: str
     outcome: str | None
     day: dt.date | None
+    status: int | None = None
+    issues: tuple[str, ...] = ()
 
 
 def job_calls(job_id: str, journal_dir: str | Path | None = None) -> list[JobCall]:
@@ -251,7 +260,8 @@ def job_calls(job_id: str, journal_dir: str | Path | None = None) -> list[JobCal
         end = entry.end or {}
         day = end.get("day") or (end.get("timestamp") or "")[:10]
         calls.append(JobCall(key, entry.invoice_id, entry.request_id, end.get("outcome"),
-                             dt.date.fromisoformat(day) if day else None))
+                             dt.date.fromisoformat(day) if day else None, end.get("status"),
+                             tuple(end.get("issues") or ())))
     return calls
 
 
@@ -654,9 +664,11 @@ def _execute(client: Client, action: str, unit: _Unit, journal: Journal, rid: st
     row: dict[str, Any] = {"invoice_id": unit.invoice_id, "number": unit.number,
                            "action": action, "outcome": "ok", "detail": "", "error": None,
                            "issues": [], "debug_id": None, "request_id": rid}
+    status = None  # the HTTP status of PayPal's refusal
     try:
         row["detail"] = _call(client, action, unit.invoice_id, body, rid)
     except APIError as exc:
+        status = exc.status
         row.update(outcome="failed", detail=exc.message, error=exc.name, issues=exc.issues,
                    debug_id=exc.debug_id)
         if action == "remind" and "MAX_REMINDERS_PER_DAY" in exc.issues:
@@ -666,7 +678,7 @@ def _execute(client: Client, action: str, unit: _Unit, journal: Journal, rid: st
     if action == "remind" and row["outcome"] == "ok":
         ledger.record(unit.invoice_id, day, rid)
     row["timestamp"] = _now()
-    journal.end(unit.key, {**row, "day": day.isoformat()})  # the day it counted on
+    journal.end(unit.key, {**row, "day": day.isoformat(), "status": status})
     return row
 
 
