@@ -16,6 +16,7 @@ sums are int64 minor units per currency, never added across currencies; float co
 """
 
 from ._aging import Aging, aging, aging_series
+from ._backtest import backtest
 from ._cohorts import cohort_curves
 from ._common import DEFAULT_BUCKETS, AnalysisError, bucket_labels, month_ends
 from ._customers import customer_view
@@ -33,6 +34,7 @@ __all__ = [
     "RollRates",
     "aging",
     "aging_series",
+    "backtest",
     "bucket_labels",
     "cash_forecast",
     "cohort_curves",

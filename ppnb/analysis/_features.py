@@ -15,8 +15,9 @@ those rows, and the rows of the days still ahead of each open invoice, from a
   before ``k``, the amount paid up to ``k − 1``. A book truncated at ``D`` therefore gives
   the very same rows as the full book.
 
-Rows are put in one canonical order (invoice date, then id), so the fitted model does not
-depend on the order in which the API returned the invoices.
+Rows are put in one canonical order (invoice date, invoice number, id), so the fitted model
+does not depend on the order in which the API returned the invoices (nor, for books whose
+numbers differ, on the ids the server generated).
 """
 
 from __future__ import annotations
@@ -182,9 +183,9 @@ def population(book: Book, day: int, reminders: pd.DataFrame | None) -> Populati
     """
     inv = book.invoices
     rows = np.flatnonzero(book.issued & (book.total > 0) & (book.inv_day <= day))
-    ids = inv["id"].array.take(rows)
-    id_rank, _ = pd.factorize(ids, sort=True)
-    rows = rows[np.lexsort((id_rank, book.inv_day[rows]))]
+    id_rank, _ = pd.factorize(inv["id"].array.take(rows), sort=True)
+    number_rank, _ = pd.factorize(inv["number"].array.take(rows), sort=True)
+    rows = rows[np.lexsort((id_rank, number_rank, book.inv_day[rows]))]
     issue = book.inv_day[rows]
     paid, cancel = book.paid_day[rows], book.cancel_day[rows]
     event = (paid <= day) & (paid < cancel)

@@ -15,7 +15,8 @@ from ._predict import payment_model
 __all__ = ["FORECAST_COLUMNS", "cash_forecast"]
 
 FORECAST_COLUMNS = ("currency", "week", "start", "end", "expected_minor", "low_minor",
-                    "high_minor", "open_minor")
+                    "high_minor", "cumulative_minor", "cumulative_low_minor",
+                    "cumulative_high_minor", "open_minor")
 DRAWS = 2000  # simulated futures behind the 80% band
 _BLOCK = 500  # invoices simulated at a time
 
@@ -37,6 +38,8 @@ def cash_forecast(tables: Tables, as_of: Any, weeks: int = 13, *,
       are drawn independently of each other, so the band is narrower than reality when
       customers' behaviour moves together (a recession, a seasonal close). Each total is an
       exact int64 sum of minor units.
+    * ``cumulative_*``: the same for everything collected from week 1 to that week (its
+      band comes from the same simulated futures, so it widens like a fan).
     * Currencies are never added together: one row per currency and week.
     * Invoices issued after ``as_of`` are not in the forecast (it is the open book's).
 
@@ -51,8 +54,9 @@ def cash_forecast(tables: Tables, as_of: Any, weeks: int = 13, *,
     -------
     pandas.DataFrame
         ``currency``, ``week`` (1..weeks), ``start``, ``end`` (the week's first and last
-        day), ``expected_minor``, ``low_minor``, ``high_minor`` (int64) and ``open_minor``
-        (the currency's outstanding on ``as_of``). Sorted by currency, then week;
+        day), ``expected_minor``, ``low_minor``, ``high_minor``, ``cumulative_minor``,
+        ``cumulative_low_minor``, ``cumulative_high_minor`` (int64) and ``open_minor`` (the
+        currency's outstanding on ``as_of``). Sorted by currency, then week;
         ``attrs["as_of"]`` holds the date.
     """
     if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= 52:
@@ -68,8 +72,8 @@ def cash_forecast(tables: Tables, as_of: Any, weeks: int = 13, *,
     expected = np.zeros((ncur, weeks))
     np.add.at(expected, codes, amount[:, None] * week_prob)
     sums = _simulate(codes, amount, week_prob, ncur, weeks)
-    low = np.quantile(sums, 0.1, axis=2, method="inverted_cdf").astype(np.int64)
-    high = np.quantile(sums, 0.9, axis=2, method="inverted_cdf").astype(np.int64)
+    low, high = _band(sums)
+    cum_low, cum_high = _band(np.cumsum(sums, axis=1))
     open_minor = np.zeros(ncur, np.int64)
     np.add.at(open_minor, codes, amount)
     start = np.datetime64(model.as_of, "D") + 1 + 7 * np.arange(weeks)
@@ -81,10 +85,21 @@ def cash_forecast(tables: Tables, as_of: Any, weeks: int = 13, *,
         "expected_minor": np.rint(expected).astype(np.int64).ravel(),
         "low_minor": low.ravel(),
         "high_minor": high.ravel(),
+        "cumulative_minor": np.rint(np.cumsum(expected, axis=1)).astype(np.int64).ravel(),
+        "cumulative_low_minor": cum_low.ravel(),
+        "cumulative_high_minor": cum_high.ravel(),
         "open_minor": np.repeat(open_minor, weeks),
     }, columns=list(FORECAST_COLUMNS))
     frame.attrs["as_of"] = model.as_of
     return frame
+
+
+def _band(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 10th and 90th percentiles over the simulated futures (last axis): values that
+    occurred, so exact int64 minor units."""
+    low = np.quantile(sums, 0.1, axis=2, method="inverted_cdf")
+    high = np.quantile(sums, 0.9, axis=2, method="inverted_cdf")
+    return low.astype(np.int64), high.astype(np.int64)
 
 
 def _simulate(codes: np.ndarray, amount: np.ndarray, week_prob: np.ndarray, ncur: int,

@@ -247,7 +247,7 @@ def predict_payments(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | No
         beyond :data:`HORIZON` days), ``p_late`` (paid after the due date; 1 once past
         due), ``p_unpaid_90`` (still unpaid 90 days past due) and ``why`` (the strongest
         drivers, each with how many days it moves the expected wait). Sorted by invoice
-        date, then id.
+        date, number and id.
 
     Raises
     ------
