@@ -7,10 +7,13 @@ in the format its path's suffix names:
 ``.xlsx`` (xlsxwriter)
     Sheets *Parameters* (as-of, basis, buckets, KPI period, source, generated at),
     *Summary* (per-currency totals and percentages, then one row per customer × currency),
-    *Detail* (one row per open invoice), *KPIs*, *Roll rates* and *Charts* (native Excel
-    charts: each currency's outstanding per bucket, and the bucket mix of every currency as
-    a 100 % stacked column). Amounts carry their currency's number format and decimals
-    (JPY none); every header row is frozen and every table has an autofilter.
+    *Detail* (one row per open invoice), *KPIs*, *Roll rates*, *Forecast* (the weekly cash
+    forecast of :func:`ppnb.analysis.cash_forecast` with its 80% band, and a native chart
+    of cumulative collections per currency; it needs scikit-learn, and says so without it)
+    and *Charts* (native Excel charts: each currency's outstanding per bucket, and the
+    bucket mix of every currency as a 100 % stacked column). Amounts carry their currency's
+    number format and decimals (JPY none); every header row is frozen and every table has an
+    autofilter.
 ``.html``
     One file with nothing external: the summary first (totals, KPIs, the charts as inline
     base64 PNGs), then each customer's open invoices.
@@ -25,6 +28,8 @@ cell holds the double nearest that exact Decimal). Different currencies are neve
 The file appears complete or not at all: it is written to a hidden temporary file beside
 ``path`` and renamed over it at the end. An unsupported suffix or a missing directory is
 refused before anything is computed or written.
+
+:func:`write_worklist` writes :func:`ppnb.analysis.worklist` as a collector's sheet.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from .analysis import (
     RollRates,
     aging,
     aging_series,
+    cash_forecast,
     cohort_curves,
     kpi_series,
     kpis,
@@ -63,7 +69,7 @@ from .frames import Tables
 from .money import decimals, from_minor
 
 __all__ = ["FORMATS", "KPI_DAYS", "ReportError", "check_target", "format_money", "replacing",
-           "report"]
+           "report", "write_worklist"]
 
 #: Suffixes :func:`report` writes.
 FORMATS = (".xlsx", ".html", ".pdf")
@@ -103,6 +109,14 @@ class _Book:
     trend: pd.DataFrame
     roll: RollRates | None
     curves: pd.DataFrame
+    tables: Tables
+
+    def forecast(self) -> pd.DataFrame | str:
+        """The cash forecast as of the report's date, or why there is none."""
+        try:
+            return cash_forecast(self.tables, self.as_of)
+        except (ImportError, ValueError) as exc:  # no scikit-learn, too little history
+            return f"No cash forecast as of {self.as_of}: {exc}"
 
     @property
     def labels(self) -> list[str]:
@@ -155,6 +169,7 @@ def _collect(tables: Tables, *, as_of: dt.date, basis: str, buckets: Sequence[in
                            by="none"),
         roll=roll,
         curves=cohort_curves(tables, as_of),
+        tables=tables,
     )
 
 
@@ -251,6 +266,50 @@ def replacing(path: Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+_WORKLIST_COLUMNS: list[Column] = [
+    ("Rank", "rank", "int"), ("Number", "number", "text"), ("Customer", "customer", "text"),
+    ("Customer name", "customer_name", "text"), ("Currency", "currency", "text"),
+    ("Outstanding", "outstanding_minor", "money"), ("Due date", "due_date", "date"),
+    ("Days past due", "days_past_due", "int"), ("Bucket", "bucket", "text"),
+    ("Reminders sent", "reminders_sent", "int"), ("Last reminder", "last_reminder", "date"),
+    ("Expected payment", "expected_date", "date"), ("P(late)", "p_late", "pct"),
+    ("Risk", "risk", "pct"), ("Cost of waiting", "cost_minor", "money"),
+    ("Reason", "reason", "text"), ("Invoice id", "invoice_id", "text"),
+    ("Contacted", "contacted", "text"), ("Notes", "notes", "text"),
+]
+
+
+def write_worklist(worklist: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a worklist (:func:`ppnb.analysis.worklist`) as a collector's ``.xlsx`` sheet.
+
+    One row per open invoice in the worklist's order, amounts in their currency's format,
+    dates as dates, the header frozen with an autofilter, and two empty columns
+    (*Contacted*, *Notes*) for the collector. Written beside ``path`` and renamed over it,
+    like :func:`report`.
+
+    Raises
+    ------
+    ReportError
+        For a suffix other than ``.xlsx`` or a missing directory.
+    """
+    import xlsxwriter
+
+    target = check_target(path, (".xlsx",), "a worklist")
+    as_of = worklist.attrs.get("as_of")
+    frame = worklist.assign(contacted="", notes="")
+    with replacing(target) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
+        formats = _Formats(workbook)
+        sheet = workbook.add_worksheet("Worklist")
+        sheet.write_string(0, 0, f"Worklist as of {as_of}: open invoices by expected cost of "
+                           "waiting (outstanding × risk)", formats("title"))
+        _write_frame(sheet, 2, frame, _WORKLIST_COLUMNS, formats)
+        sheet.set_column(15, 15, 60)  # the reason
+        sheet.freeze_panes(3, 2)
+        workbook.close()
+    return target
 
 
 # --- tables shared by the formats -------------------------------------------------------------
@@ -458,6 +517,7 @@ def _write_xlsx(book: _Book, path: Path) -> None:
     sheet.freeze_panes(1, 1)
 
     _write_roll_sheet(workbook.add_worksheet("Roll rates"), book, formats)
+    _write_forecast_sheet(workbook, workbook.add_worksheet("Forecast"), book, formats)
 
     charts = workbook.add_worksheet("Charts")
     _add_charts(workbook, charts, totals, labels, book)
@@ -489,6 +549,49 @@ def _write_roll_sheet(sheet: Any, book: _Book, formats: _Formats) -> None:
             row = _write_block(sheet, row, title, corner, block, kind, currency, formats)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 12, 14)
+
+
+_FORECAST_COLUMNS: list[Column] = [
+    ("Currency", "currency", "text"), ("Week", "week", "int"), ("Start", "start", "date"),
+    ("End", "end", "date"), ("Expected", "expected_minor", "money"),
+    ("Low (10%)", "low_minor", "money"), ("High (90%)", "high_minor", "money"),
+    ("Cumulative", "cumulative_minor", "money"),
+    ("Cumulative low", "cumulative_low_minor", "money"),
+    ("Cumulative high", "cumulative_high_minor", "money"),
+    ("Open on the as-of date", "open_minor", "money"),
+]
+
+
+def _write_forecast_sheet(workbook: Any, sheet: Any, book: _Book, formats: _Formats) -> None:
+    """The weekly cash forecast per currency, then a chart of cumulative collections with
+    the band for each currency."""
+    forecast = book.forecast()
+    if isinstance(forecast, str):
+        sheet.write_string(0, 0, forecast)
+        return
+    sheet.write_string(0, 0, f"Cash forecast from the invoices open on {book.as_of}: "
+                       "expected collections per week, with an 80% band (10th to 90th "
+                       "percentile of 2,000 simulated futures; invoices drawn independently)",
+                       formats("bold"))
+    _write_frame(sheet, 2, forecast, _FORECAST_COLUMNS, formats)
+    sheet.freeze_panes(3, 1)
+    first = 3  # the first data row (0-based) below the header at row 2
+    for i, currency in enumerate(dict.fromkeys(forecast["currency"])):
+        rows = [j for j, c in enumerate(forecast["currency"]) if c == currency]
+        top, bottom = first + rows[0], first + rows[-1]
+        chart = workbook.add_chart({"type": "line"})
+        for column, name, style in ((7, "expected", {"color": "#1F77B4", "width": 2.25}),
+                                    (8, "low (10%)", {"color": "#9ECAE1", "dash_type": "dash"}),
+                                    (9, "high (90%)", {"color": "#9ECAE1", "dash_type": "dash"})):
+            chart.add_series({"name": f"{currency} {name}",
+                              "categories": ["Forecast", top, 3, bottom, 3],
+                              "values": ["Forecast", top, column, bottom, column],
+                              "line": style})
+        chart.set_title({"name": f"{currency}: cumulative collections after {book.as_of}"})
+        chart.set_y_axis({"name": currency, "num_format": "#,##0"})
+        chart.set_x_axis({"name": "week ending", "num_format": "yyyy-mm-dd"})
+        chart.set_size({"width": 620, "height": 300})
+        sheet.insert_chart(1 + 16 * i, len(_FORECAST_COLUMNS) + 1, chart)
 
 
 def _write_block(sheet: Any, row: int, title: str, corner: str, block: pd.DataFrame, kind: str,

@@ -18,10 +18,13 @@ from ppnb import plots
 from ppnb.analysis import (
     aging,
     aging_series,
+    backtest,
+    cash_forecast,
     cohort_curves,
     kpi_series,
     month_ends,
     roll_rates,
+    worklist,
 )
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
@@ -173,6 +176,9 @@ def test_empty_inputs_give_a_figure_that_says_so() -> None:
         plots.kpi_trend(kpi_series(empty, ENDS)),
         plots.roll_rate_heatmap(roll_rates(empty, ENDS)),
         plots.cohort_curves(cohort_curves(empty, AS_OF), as_of=AS_OF),
+        plots.forecast_fan(cash_forecast(empty, AS_OF)),
+        plots.worklist_bars(worklist(empty, AS_OF)),
+        plots.predicted_vs_actual(backtest(empty, AS_OF)),
     ]
     for fig in figures:
         message = texts(fig)
@@ -188,3 +194,61 @@ def test_charts_render_in_threads_without_pyplot(tables: Tables) -> None:
     assert images[0] == images[1]
     code = "import sys, ppnb.plots; assert 'matplotlib.pyplot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_forecast_fan_weekly_band_and_cumulative_fan(tables: Tables) -> None:
+    forecast = cash_forecast(tables, AS_OF)
+    currencies = sorted(forecast["currency"].unique())
+    fig = plots.forecast_fan(forecast)
+    assert len(fig.axes) == 2 * len(currencies)
+    assert "as of 2025-06-30" in fig.get_suptitle()
+    for (weekly, fan), currency in zip(np.reshape(fig.axes, (-1, 2)), currencies,
+                                       strict=True):
+        rows = forecast[forecast["currency"] == currency].sort_values("week")
+        scale = 10 ** decimals(currency)
+        assert weekly.get_title() == f"{currency}: collections per week as of 2025-06-30"
+        assert fan.get_title() == f"{currency}: cumulative collections as of 2025-06-30"
+        assert weekly.get_ylabel() == fan.get_ylabel() == currency
+        heights = [patch.get_height() for patch in weekly.patches]
+        assert heights == pytest.approx(list(rows["expected_minor"] / scale))
+        line = fan.get_lines()[0].get_ydata()
+        assert line == pytest.approx(list(rows["cumulative_minor"] / scale))
+        band = fan.collections[0].get_paths()[0].vertices[:, 1]
+        assert band.max() == pytest.approx(rows["cumulative_high_minor"].max() / scale)
+    assert png(fig).startswith(b"\x89PNG")
+
+
+def test_predicted_vs_actual_from_a_backtest(tables: Tables) -> None:
+    result = backtest(tables, "2025-04-30")
+    fig = plots.predicted_vs_actual(result)
+    assert fig.get_suptitle() == ("Predicted vs actual payment dates, predicted on 2025-04-30, "
+                                  f"paid by {result.attrs['until']}")
+    [ax] = fig.axes
+    paid = result["actual_date"].notna()
+    dated = paid & result["expected_date"].notna()
+    assert ax.get_title().startswith(f"{paid.sum()} paid: MAE {result.attrs['mae']:.1f} days")
+    assert f"{result.attrs['coverage']:.0%} inside the 80% interval" in ax.get_title()
+    drawn = sum(len(c.get_offsets()) for c in ax.collections[1:3])  # inside, outside
+    assert drawn == dated.sum()
+    assert "2025-04-30" in ax.get_xlabel() and "2025-04-30" in ax.get_ylabel()
+    assert png(fig).startswith(b"\x89PNG")
+
+
+def test_worklist_bars_the_most_urgent_per_currency(tables: Tables) -> None:
+    work = worklist(tables, AS_OF)
+    fig = plots.worklist_bars(work, top=3)
+    currencies = sorted(work["currency"].unique())
+    assert len(fig.axes) == len(currencies)
+    assert "as of 2025-06-30" in fig.get_suptitle()
+    for ax, currency in zip(fig.axes, currencies, strict=True):
+        top = work[work["currency"] == currency].nlargest(3, "cost_minor")
+        assert ax.get_title() == f"{currency}: top {len(top)} as of 2025-06-30"
+        assert currency in ax.get_xlabel()
+        ticks = sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+        assert [t.get_text().split()[0] for t in ticks] == list(top["number"])  # top first
+        costs = [p.get_width() for p in ax.patches[len(top):]]
+        assert costs == pytest.approx(list(top["cost_minor"] / 10 ** decimals(currency)))
+        assert [t.get_text() for t in ax.texts] == [f"{r:.0%}" for r in top["risk"]]
+    assert png(fig).startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="top"):
+        plots.worklist_bars(work, top=0)

@@ -4,7 +4,10 @@ self-contained, and appear complete or not at all."""
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,7 +17,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from ppnb.analysis import AnalysisError, aging, kpis
+from ppnb.analysis import AnalysisError, aging, cash_forecast, kpis
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
 from ppnb.frames import Tables
@@ -64,7 +67,8 @@ def test_xlsx_sheets_numbers_formats(tables: Tables, out: Path) -> None:
                   generated_at=GENERATED)
     assert path == out / "book.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Parameters", "Summary", "Detail", "KPIs", "Roll rates", "Charts"]
+    assert book.sheetnames == ["Parameters", "Summary", "Detail", "KPIs", "Roll rates",
+                               "Forecast", "Charts"]
 
     params = {row[0]: row[1] for row in book["Parameters"].iter_rows(min_row=2, values_only=True)}
     assert params["As of"] == "2025-06-30"
@@ -133,9 +137,42 @@ def test_xlsx_sheets_numbers_formats(tables: Tables, out: Path) -> None:
     assert "USD: amounts" in rolls and "USD: rates" in rolls
     assert "USD: expected collection per bucket" in rolls
 
+    # the cash forecast: the analysis' exact figures, per currency and week
+    forecast = cash_forecast(tables, AS_OF)
+    sheet = book["Forecast"]
+    assert "2025-06-30" in sheet["A1"].value and "80% band" in sheet["A1"].value
+    names = [c.value for c in sheet[3]]
+    assert names[:7] == ["Currency", "Week", "Start", "End", "Expected", "Low (10%)",
+                         "High (90%)"]
+    cells = list(sheet.iter_rows(min_row=4, values_only=True))
+    assert len(cells) == len(forecast) == 13 * forecast["currency"].nunique()
+    for row, expected in zip(cells, forecast.to_dict("records"), strict=True):
+        currency = expected["currency"]
+        assert row[:2] == (currency, expected["week"])
+        assert row[2] == expected["start"].to_pydatetime()
+        for col, key in ((4, "expected_minor"), (5, "low_minor"), (6, "high_minor"),
+                         (7, "cumulative_minor")):
+            assert exact(row[col]) == from_minor(expected[key], currency)
+    assert sheet.cell(4, 5).number_format.endswith(f'"{cells[0][0]}"')
+    assert sheet.freeze_panes == "B4"
+
     with zipfile.ZipFile(path) as archive:
         charts = [n for n in archive.namelist() if re.match(r"xl/charts/chart\d+\.xml", n)]
-    assert len(charts) == len(aged.totals) + 1  # one per currency + the bucket mix
+    # one per currency + the bucket mix, and one forecast chart per currency
+    assert len(charts) == len(aged.totals) + 1 + forecast["currency"].nunique()
+
+
+def test_xlsx_forecast_sheet_says_why_without_scikit_learn(small: Tables,
+                                                          tmp_path: Path) -> None:
+    (tmp_path / "book.pkl").write_bytes(pickle.dumps(small))
+    code = ("import pickle, sys; sys.modules['sklearn'] = None\n"
+            "from ppnb.reports import report\n"
+            f"tables = pickle.loads(open({str(tmp_path / 'book.pkl')!r}, 'rb').read())\n"
+            f"report(tables, {str(tmp_path / 'book.xlsx')!r}, as_of='2025-06-30')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    sheet = openpyxl.load_workbook(tmp_path / "book.xlsx")["Forecast"]
+    assert sheet["A1"].value == ("No cash forecast as of 2025-06-30: payment predictions need "
+                                 "scikit-learn: pip install 'ppnb[ml]'")
 
 
 def test_html_is_self_contained_summary_first(small: Tables, out: Path) -> None:
