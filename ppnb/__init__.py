@@ -35,6 +35,9 @@ _EXPORTS = {
     "cohort_curves": "ppnb.analysis",
     "customer_view": "ppnb.analysis",
     "month_ends": "ppnb.analysis",
+    "predict_payments": "ppnb.analysis",
+    "cash_forecast": "ppnb.analysis",
+    "worklist": "ppnb.analysis",
     "bulk": "ppnb.actions",
     "report": "ppnb.reports",
 }
@@ -48,6 +51,7 @@ __all__ = [
     "aging_series",
     "apply_events",
     "bulk",
+    "cash_forecast",
     "cohort_curves",
     "connect",
     "customer_view",
@@ -58,9 +62,11 @@ __all__ = [
     "kpis",
     "load",
     "month_ends",
+    "predict_payments",
     "report",
     "roll_rates",
     "sync",
+    "worklist",
 ]
 
 
