@@ -17,7 +17,7 @@ from typing import Any
 
 from ._dataset import state_dir, write_atomic
 
-__all__ = ["begin", "finish", "mark", "synced"]
+__all__ = ["begin", "finish", "has", "mark", "synced"]
 
 
 def _pointer(root: Path) -> Path:
@@ -43,6 +43,11 @@ def mark(root: Path, run: str, merchant: str, record: dict[str, Any]) -> None:
     """Record that ``merchant`` was synced and published in ``run``."""
     write_atomic(state_dir(root, "runs", run) / f"{merchant}.json",
                  json.dumps(record).encode())
+
+
+def has(root: Path, run: str, merchant: str) -> bool:
+    """Whether ``merchant`` was already synced in ``run`` (one file lookup)."""
+    return (root / "_ppnb" / "runs" / run / f"{merchant}.json").exists()
 
 
 def synced(root: Path, run: str) -> dict[str, dict[str, Any]]:

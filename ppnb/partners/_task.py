@@ -137,7 +137,7 @@ def sync_merchant(config: PartnerConfig, merchant: str, path: str, run: str,
     root = Path(path)
     with locked(root, merchant):
         _dataset.recover(root, merchant)
-        if merchant in _manifest.synced(root, run):
+        if _manifest.has(root, run, merchant):
             return record(merchant, "skipped")
         client = _partner(config).acting_for(payer_id=merchant)
         try:
@@ -145,14 +145,14 @@ def sync_merchant(config: PartnerConfig, merchant: str, path: str, run: str,
                           progress=False, **options)
         except PermissionDenied as exc:
             return record(merchant, "revoked", requests=client.stats["requests"],
-                           error=str(exc))
+                          error=str(exc))
         except _PERMANENT as exc:
             return record(merchant, "failed", requests=client.stats["requests"],
-                           error=f"{type(exc).__name__}: {exc}")
+                          error=f"{type(exc).__name__}: {exc}")
         except (PayPalError, PagerError) as exc:
             raise TransientError(f"{merchant}: {type(exc).__name__}: {exc}") from None
         _dataset.publish(root, merchant, result.tables)
         done = record(merchant, "synced", mode=result.mode, requests=result.requests,
-                         changed=result.changed + result.removed)
+                      changed=result.changed + result.removed)
         _manifest.mark(root, run, merchant, done)
         return done
