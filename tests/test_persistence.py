@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 from helpers import Api, invoice_body
 
@@ -85,4 +86,21 @@ def test_every_search_filter_uses_an_index(name: str) -> None:
         plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert "SCAN invoices" not in plan, plan
         assert "USING" in plan, plan
+    emulator.close()
+
+
+def test_a_book_made_before_requested_subjects_opens_and_records_them(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # the outbox as earlier versions made it
+        old.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, merchant TEXT "
+                    "NOT NULL, invoice_id TEXT NOT NULL, kind TEXT NOT NULL, role TEXT NOT NULL, "
+                    "email TEXT NOT NULL, subject TEXT, note TEXT, time TEXT NOT NULL)")
+    emulator = Emulator(db, merchants=[("old-merchant", "old-secret-0123456789")])
+    merchant = emulator.merchant()
+    service = emulator.service
+    invoice_id = orjson.loads(service.create_invoice(merchant, invoice_body()))["id"]
+    service.send_invoice(merchant, invoice_id, {"subject": "Mine", "note": "Hello"})
+    [mail] = emulator.outbox(invoice_id)
+    assert (mail["subject"], mail["note"]) != ("Mine", "Hello")  # PayPal's own, no note
+    assert (mail["requested_subject"], mail["requested_note"]) == ("Mine", "Hello")
     emulator.close()

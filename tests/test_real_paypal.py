@@ -271,6 +271,19 @@ def test_send_without_notifying_gives_unpaid_and_remind_has_no_body(api: Api) ->
     assert ok(api.post(f"{INV}/{invoice['id']}/remind", {}), 204) is None
 
 
+def test_send_and_remind_ignore_subject_and_note(server: RunningEmulator, api: Api) -> None:
+    """docs.paypal.ai: "the subject will always be defaulted to a system-defined value"."""
+    invoice = api.create(number="SUBJ-1")
+    ok(api.send(invoice["id"], subject="Pay now!", note="Custom note"))
+    ok(api.post(f"{INV}/{invoice['id']}/remind", {"subject": "Again!", "note": "Please"}), 204)
+    mails = server.emulator.outbox(invoice["id"])
+    assert [(m["kind"], m["subject"], m["note"]) for m in mails] == [
+        ("invoice", f"Invoice SUBJ-1 from {api.client_id} Ltd", None),
+        ("reminder", f"Reminder: invoice SUBJ-1 from {api.client_id} Ltd", None)]
+    assert [(m["requested_subject"], m["requested_note"]) for m in mails] == [
+        ("Pay now!", "Custom note"), ("Again!", "Please")]
+
+
 def test_a_scheduled_invoice_goes_out_at_seven_on_its_issue_date(
         timed: tuple[RunningEmulator, Api]) -> None:
     running, api = timed  # the clock stands at 2025-01-15 09:00 UTC

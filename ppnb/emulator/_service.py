@@ -974,9 +974,16 @@ class Invoicing:
 
         The customer and the CC addresses (the invoice's ``additional_recipients`` and the
         notification's) get one unless ``send_to_recipient`` is false; the merchant gets a
-        copy when ``send_to_invoicer`` is true.
+        copy when ``send_to_invoicer`` is true. The ``subject`` and ``note`` of send and
+        remind are ignored, as PayPal ignores them ("the subject will always be defaulted to a
+        system-defined value", OBSERVED.md): those emails carry PayPal's own subject and no
+        note; what the call asked for is kept beside (``requested_subject``,
+        ``requested_note``). A cancellation keeps both.
         """
         number = doc["detail"]["invoice_number"]
+        requested = (notice.get("subject"), notice.get("note"))
+        if kind != "cancellation":
+            notice = {k: v for k, v in notice.items() if k not in ("subject", "note")}
         subject = notice.get("subject") or {
             "invoice": f"Invoice {number} from {merchant.business_name}",
             "reminder": f"Reminder: invoice {number} from {merchant.business_name}",
@@ -995,24 +1002,26 @@ class Invoicing:
         for role, email in to:
             self.store.execute(
                 "INSERT INTO outbox (merchant, invoice_id, kind, role, email, subject, note, "
-                "time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "time, requested_subject, requested_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (merchant.payer_id, doc["id"], kind, role, email, subject, notice.get("note"),
-                 now))
+                 now, *requested))
 
     def outbox(self, *, invoice_id: str | None = None, kind: str | None = None
                ) -> list[dict[str, Any]]:
         """The emails PayPal would have sent, oldest first, optionally for one invoice or
-        kind."""
+        kind: ``subject`` and ``note`` as PayPal sends them, ``requested_subject`` and
+        ``requested_note`` as the call asked (PayPal ignores them on send and remind)."""
         where, params = ["1"], []
         for column, value in (("invoice_id", invoice_id), ("kind", kind)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         rows = self.store.all(
-            "SELECT seq, merchant, invoice_id, kind, role, email, subject, note, time FROM outbox "
-            f"WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
+            "SELECT seq, merchant, invoice_id, kind, role, email, subject, note, time, "
+            f"requested_subject, requested_note FROM outbox WHERE {' AND '.join(where)} "
+            "ORDER BY seq", tuple(params))
         keys = ("id", "merchant_id", "invoice_id", "kind", "role", "email", "subject", "note",
-                "time")
+                "time", "requested_subject", "requested_note")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def stats(self, *, invoice_id: str | None = None) -> dict[str, Any]:

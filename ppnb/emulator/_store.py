@@ -112,7 +112,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     email TEXT NOT NULL,
     subject TEXT,
     note TEXT,
-    time TEXT NOT NULL
+    time TEXT NOT NULL,
+    requested_subject TEXT,
+    requested_note TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_invoice ON outbox (invoice_id, seq);
 CREATE TABLE IF NOT EXISTS effects (
@@ -204,11 +206,19 @@ class Store:
         self._conn.execute("PRAGMA cache_size = -65536")
         self._conn.execute("PRAGMA temp_store = MEMORY")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
         self._conn.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
         self._depth = 0
         self._memory_snapshots: dict[str, sqlite3.Connection] = {}
+
+    def _migrate(self) -> None:
+        """Add the columns that books made by earlier versions lack."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(outbox)")}
+        for added in ("requested_subject", "requested_note"):
+            if added not in columns:
+                self._conn.execute(f"ALTER TABLE outbox ADD COLUMN {added} TEXT")
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -248,6 +258,7 @@ class Store:
             finally:
                 source.close()
             self._conn.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?, ?)", tokens)
+            self._migrate()  # a snapshot saved by an earlier version
 
     def snapshots(self) -> list[str]:
         """Names of the saved snapshots, sorted."""
