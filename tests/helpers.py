@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import socket
 import threading
 import time
@@ -165,14 +166,30 @@ def kernel_env(home: Path) -> dict[str, str]:
     return env
 
 
-def notebook_errors(executed: Path) -> tuple[list[Any], str]:
-    """The outputs of an executed notebook, and the text of any error among them."""
+def run_notebook(name: str, folder: Path, settings: dict[str, str]) -> str:
+    """Execute a copy of ``notebooks/<name>`` headless in a fresh kernel, in an environment of
+    :func:`kernel_env` plus ``settings`` (how to reach PayPal or the emulator; no
+    ``PPNB_EMULATOR_DB``, ``PPNB_SEED`` or ``PPNB_TODAY``), and return its outputs' data as
+    JSON text. Fails if it showed nothing or any cell failed."""
     import nbformat
+    import orjson
+    import pytest
 
+    from ppnb.lab import NOTEBOOKS, execute_notebooks
+
+    book = folder / name
+    shutil.copy(NOTEBOOKS / name, book)
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in {**kernel_env(folder / "home"), **settings}.items():
+            env.setenv(key, value)
+        for key in ("PPNB_EMULATOR_DB", "PPNB_SEED", "PPNB_TODAY"):
+            env.delenv(key, raising=False)
+        [executed] = execute_notebooks([book], folder / "out")
     cells = nbformat.read(executed, as_version=4).cells
     outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
     errors = "\n".join(f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error")
-    return outputs, errors
+    assert outputs and not errors, errors
+    return orjson.dumps([o.get("data", {}) for o in outputs]).decode()
 
 
 def reserve() -> socket.socket:

@@ -11,7 +11,6 @@ lifecycle, the pager, a bulk action and one notebook run through that configurat
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +20,13 @@ import httpx
 import orjson
 import pytest
 import trustme
-from helpers import invoice_body, kernel_env, new_merchant, notebook_errors, shows_money
+from helpers import invoice_body, new_merchant, run_notebook, shows_money
 
 from ppnb.actions import bulk
 from ppnb.analysis import aging
 from ppnb.client import Client, NotFound, connect
 from ppnb.client._transport import LoopbackTransport
 from ppnb.emulator import Clock, RunningEmulator, start
-from ppnb.lab import NOTEBOOKS, execute_notebooks
 from ppnb.pager import fetch_invoices, fetch_tables
 from ppnb.seed import seed_demo
 
@@ -149,22 +147,9 @@ def test_a_notebook_over_tls(tls: tuple[RunningEmulator, Path], tmp_path: Path) 
                     cafile=str(ca)))) as client:
         seed_demo(client, invoices=120, customers=15, months=12, today=NOW.date())
         expected = aging(fetch_tables(client, progress=False), NOW.date()).totals
-    book = tmp_path / "02_aging.ipynb"
-    shutil.copy(NOTEBOOKS / "02_aging.ipynb", book)
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in kernel_env(tmp_path / "home").items():
-            env.setenv(name, value)
-        for name in ("PPNB_EMULATOR_DB", "PPNB_SEED", "PPNB_TODAY"):
-            env.delenv(name, raising=False)
-        env.setenv("PPNB_ENV", "live")
-        env.setenv("PAYPAL_CLIENT_ID", client_id)
-        env.setenv("PAYPAL_CLIENT_SECRET", secret)
-        env.setenv("PPNB_BASE_URL", running.base_url)
-        env.setenv("SSL_CERT_FILE", str(ca))
-        [executed] = execute_notebooks([book], tmp_path / "out")
-    outputs, errors = notebook_errors(executed)
-    assert outputs and not errors, errors
-    text = orjson.dumps([o.get("data", {}) for o in outputs]).decode()
+    text = run_notebook("02_aging.ipynb", tmp_path, {
+        "PPNB_ENV": "live", "PAYPAL_CLIENT_ID": client_id, "PAYPAL_CLIENT_SECRET": secret,
+        "PPNB_BASE_URL": running.base_url, "SSL_CERT_FILE": str(ca)})
     assert repr(NOW.date()) in text  # as_of = client.today(): the emulator's clock, over TLS
     for row in expected.to_dict("records"):  # the kernel aged the same book as we did
         assert shows_money(text, row["total"], row["currency"])

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pandas as pd
 import pytest
 from conftest import SHARED
-from helpers import kernel_env, new_merchant, notebook_errors, shows_money
+from helpers import new_merchant, run_notebook, shows_money
 
 from ppnb.analysis import aging, aging_series, kpis, month_ends
 from ppnb.client import Client
 from ppnb.emulator import Clock, RunningEmulator, start
 from ppnb.frames import Tables
-from ppnb.lab import NOTEBOOKS, execute_notebooks
 from ppnb.pager import fetch_invoices, fetch_tables
 from ppnb.seed import seed_demo, seed_ibm
 
@@ -141,23 +138,11 @@ def test_a_notebook_against_a_summary_only_emulator(tmp_path: Path) -> None:
             expected = aging(fetch_tables(client, progress=False), NOW.date()).totals
         assert expected["total"].sum() > 0
         running.emulator.set_summaries("always")
-        book = tmp_path / "02_aging.ipynb"
-        shutil.copy(NOTEBOOKS / "02_aging.ipynb", book)
-        with pytest.MonkeyPatch.context() as env:
-            for name, value in kernel_env(tmp_path / "home").items():
-                env.setenv(name, value)
-            for name in ("PPNB_EMULATOR_DB", "PPNB_SEED", "PPNB_TODAY"):
-                env.delenv(name, raising=False)
-            env.setenv("PPNB_ENV", "emulator")
-            env.setenv("PPNB_BASE_URL", running.base_url)
-            env.setenv("PAYPAL_CLIENT_ID", client_id)
-            env.setenv("PAYPAL_CLIENT_SECRET", secret)
-            [executed] = execute_notebooks([book], tmp_path / "out")
+        text = run_notebook("02_aging.ipynb", tmp_path, {
+            "PPNB_ENV": "emulator", "PPNB_BASE_URL": running.base_url,
+            "PAYPAL_CLIENT_ID": client_id, "PAYPAL_CLIENT_SECRET": secret})
     finally:
         running.stop()
         running.emulator.close()
-    outputs, errors = notebook_errors(executed)
-    assert outputs and not errors, errors
-    text = orjson.dumps([o.get("data", {}) for o in outputs]).decode()
     for row in expected.to_dict("records"):  # without the pager's reads, payments would be
         assert shows_money(text, row["total"], row["currency"])  # missing, every invoice open
