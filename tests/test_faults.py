@@ -96,40 +96,28 @@ def test_rate_one_fails_every_api_call_and_no_emulator_route(
     assert faults.settings()["injected"]["503"] == 4
 
 
-def test_429_has_no_retry_after_and_the_client_backs_off(
-    running: RunningEmulator, faults: Faults, api: Api,
+@pytest.mark.parametrize("retry_after", [None, 1])
+def test_429_has_retry_after_only_when_asked_and_the_client_waits_right(
+    running: RunningEmulator, faults: Faults, api: Api, retry_after: int | None,
 ) -> None:
-    """PayPal documents no Retry-After (OBSERVED.md): the client backs off exponentially."""
+    """PayPal documents no Retry-After (OBSERVED.md): by default none is sent and the client
+    backs off exponentially; a setting adds one, and the client honours it."""
     waits: list[float] = []
     client = Client(running.base_url, api.client_id, api.secret,
                     retry=RetryPolicy(attempts=3, backoff=0.01, sleep=waits.append))
     client.get_token()
-    faults.configure(rate=1, statuses=[429])
+    faults.configure_from_json({"rate": 1, "statuses": [429], "retry_after": retry_after})
     response = unchecked_get(api, INVOICES)
     paypal_error(response, 429, "RATE_LIMIT_REACHED")
-    assert "retry-after" not in response.headers
-    assert faults.settings()["retry_after"] is None
+    assert response.headers.get("retry-after") == (None if retry_after is None else "1")
+    assert faults.settings()["retry_after"] == retry_after
     with pytest.raises(APIError) as raised, client:
         client.invoices.list()
     assert raised.value.status == 429
-    assert len(waits) == 2 and 0 <= waits[0] <= 0.01 and 0 <= waits[1] <= 0.02  # full jitter
-
-
-def test_429_carries_retry_after_when_asked_and_the_client_honours_it(
-    running: RunningEmulator, faults: Faults, api: Api,
-) -> None:
-    waits: list[float] = []
-    client = Client(running.base_url, api.client_id, api.secret,
-                    retry=RetryPolicy(attempts=2, backoff=0.01, sleep=waits.append))
-    client.get_token()
-    faults.configure_from_json({"rate": 1, "statuses": [429], "retry_after": 1})
-    response = unchecked_get(api, INVOICES)
-    paypal_error(response, 429, "RATE_LIMIT_REACHED")
-    assert response.headers["retry-after"] == "1"
-    with pytest.raises(APIError) as raised, client:
-        client.invoices.list()
-    assert raised.value.status == 429
-    assert waits == [1.0]  # Retry-After, not the 0.01 s backoff
+    if retry_after is None:  # full jitter under 0.01 s, then 0.02 s
+        assert len(waits) == 2 and 0 <= waits[0] <= 0.01 and 0 <= waits[1] <= 0.02
+    else:
+        assert waits == [1.0, 1.0]  # Retry-After, not the 0.01 s backoff
 
 
 def test_dropped_connection_is_a_transport_error(
