@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from types import FunctionType
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from ppnb.client import Client, RetryPolicy, TransportError
 from ppnb.client._transport import LoopbackTransport
 from ppnb.emulator import RunningEmulator
 from ppnb.widgets import InvoiceForm
+from ppnb.widgets._items import ItemGrid
 
 INVOICES = "/v2/invoicing/invoices"
 
@@ -202,3 +204,14 @@ def test_messages_clear_when_the_input_changes(form: InvoiceForm) -> None:
     form.set(given_name="Grace ")
     assert "Already created" not in form._status.value and "Created" in form._status.value
     assert form._submit.disabled
+
+
+@pytest.mark.parametrize("form_class", [InvoiceForm, ItemGrid])
+def test_no_method_of_the_form_shadows_one_of_ipywidgets(form_class: type) -> None:
+    # InvoiceForm._send once replaced Widget._send, which sends state to the browser: every
+    # change in a live notebook then raised TypeError (no test without a kernel noticed).
+    own = {name for name, member in vars(form_class).items()
+           if isinstance(member, FunctionType | property) and not name.startswith("__")}
+    assert "_create" in own or "set_rows" in own
+    widget = form_class.__mro__[1]
+    assert not own & set(dir(widget)), own & set(dir(widget))

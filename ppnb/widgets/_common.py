@@ -93,8 +93,10 @@ def field_error_html(message: str | None) -> str:
 
 
 def indented(widget: w.Widget) -> w.HBox:
-    """``widget`` in the inputs' column, under the fields' inputs."""
-    return w.HBox([w.Box(layout=w.Layout(width=LABEL_WIDTH, flex="0 0 auto")), widget])
+    """``widget`` in the inputs' column, under the fields' inputs (after a blank as wide as a
+    field's label, margins included)."""
+    return w.HBox([w.Box(layout=w.Layout(width=LABEL_WIDTH, flex="0 0 auto",
+                                         margin="var(--jp-widgets-margin)")), widget])
 
 
 class InvoicePicker(w.VBox):

@@ -96,7 +96,8 @@ class InvoiceForm(w.VBox):
         self._note = w.Textarea(placeholder="note to the customer",
                                 layout=w.Layout(width="420px"))
         self._memo, self._reference = text("private memo"), text()
-        self._partial = w.Checkbox(description="allow partial payment", indent=False)
+        self._partial = w.Checkbox(description="allow partial payment", indent=False,
+                                   layout=w.Layout(width="auto"))
         self._minimum = text("minimum amount due", "160px")
         self._template = w.Dropdown(options=[("(none)", "")], value="",
                                     layout=w.Layout(width="260px"))
@@ -104,7 +105,8 @@ class InvoiceForm(w.VBox):
             found = client.templates.list().get("templates", [])
             self._template.options = [("(none)", ""), *((t["name"], t["id"]) for t in found)]
         self._grid = ItemGrid()
-        self._add = w.Button(description="Add item", icon="plus", layout=w.Layout(width="auto"))
+        self._add = w.Button(description="Add item", icon="plus",
+                             layout=w.Layout(width="auto", align_self="flex-start"))
         self._total = w.HTML()
         self._submit = button("Create draft")
         self._status = w.HTML()
@@ -135,6 +137,7 @@ class InvoiceForm(w.VBox):
         self._submit.on_click(lambda _: self.submit())
         super().__init__([*self.fields.values(), indented(self._total), indented(self._submit),
                           indented(self._status)])
+        self.add_class("ppnb-invoice-form")
         self.add_item()
 
     # --- items ---------------------------------------------------------------------------
@@ -316,12 +319,12 @@ class InvoiceForm(w.VBox):
             return None  # in flight: this is the same click again
         try:
             self._arm()
-            return self._send()
+            return self._create()
         finally:
             self._sending.release()
             self._arm()
 
-    def _send(self) -> dict[str, Any] | None:
+    def _create(self) -> dict[str, Any] | None:
         self.error = None
         body = self.value
         if self.validate():

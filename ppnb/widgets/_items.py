@@ -18,8 +18,8 @@ COLUMNS = (("name", "Name", "200px"), ("quantity", "Qty", "80px"),
            ("unit", "Unit price", "110px"), ("tax", "Tax %", "72px"),
            ("discount", "Discount %", "84px"), ("remove", "", "36px"),
            ("error", "", "minmax(120px, auto)"))
-#: Grid children fill their cell; the gaps space them.
-_CELL = {"width": "auto", "margin": "0"}
+#: Grid children fill their cell, with the margin every other input of the form has.
+_CELL = {"width": "auto", "margin": "var(--jp-widgets-margin)"}
 
 
 def _text(value: str, placeholder: str, column: str) -> w.Text:
@@ -122,7 +122,7 @@ class ItemGrid(w.GridBox):
             self._header.append(label)
         super().__init__(self._header, layout=w.Layout(
             grid_template_columns=" ".join(track for _, _, track in COLUMNS),
-            grid_gap="4px 6px", align_items="center", width="auto"))
+            grid_gap="2px 4px", align_items="center", width="auto"))
         self.add_class("ppnb-items")
 
     def set_rows(self, rows: list[ItemRow]) -> None:
