@@ -14,25 +14,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from browser import SCREENSHOTS, loopback_page
 from helpers import free_port, wait_for
 
 from ppnb.client import Client, embedded_emulator
 from ppnb.seed import seed_demo
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_actions.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 NOTE = "Your invoice is more than 30 days past due. Please pay at your earliest convenience."
-#: Where screenshots go: the repository's out/screenshots (kept by CI as artefacts).
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -86,29 +78,11 @@ def voila(book: tuple[Path, Client], tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def page(voila: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Notebook 04, rendered by Voila in headless Chromium, with every cell run."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (apt-get install chromium)")
-    home = tmp_path_factory.mktemp("chromium-home")
     outside: list[tuple[str, str]] = []
-
-    def only_loopback(route: Any) -> None:
-        if urlsplit(route.request.url).hostname in LOOPBACK:
-            route.continue_()
-        else:
-            outside.append((route.request.resource_type, route.request.url))
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                             headless=True, env={**os.environ, "HOME": str(home)})
-        opened = browser.new_context().new_page()
-        opened.route("**/*", only_loopback)
+    with loopback_page(tmp_path_factory.mktemp("chromium-home"), outside) as opened:
         opened.goto(voila, timeout=180_000)
         opened.get_by_text("reminders to").first.wait_for(timeout=180_000)  # the last cell
         yield opened
-        browser.close()
     # Voila's template asks a CDN for the Font Awesome stylesheet (icons only); it is blocked,
     # and nothing else (no script, no data) may leave the machine.
     assert {kind for kind, _ in outside} <= {"stylesheet", "font"}, outside
@@ -205,7 +179,7 @@ def test_item_rows_line_up_under_their_labels(page: Any) -> None:
     cells = form.locator(".ppnb-item-name")
     cells.nth(1).wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    form.screenshot(path=str(SCREENSHOTS / "invoice_form.png"))
+    form.screenshot(path=str(SCREENSHOTS / "invoice_form.png"))  # the form alone
     for column in columns:
         head = form.locator(f".ppnb-item-head-{column}").bounding_box()
         for row in range(2):

@@ -10,14 +10,13 @@ handler, so every test fails on such a log record (the ``swallowed`` fixture).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from types import FunctionType
 
 import httpx
 import pytest
+import test_widgets
 from helpers import new_merchant
-from traitlets import log as traitlets_log
 
 from ppnb.client import Client, RetryPolicy, TransportError
 from ppnb.client._transport import LoopbackTransport
@@ -55,17 +54,7 @@ class Wire(httpx.BaseTransport):
         self.inner.close()
 
 
-@pytest.fixture(autouse=True)
-def swallowed() -> Iterator[list[logging.LogRecord]]:
-    """Fail the test if a widget callback raised (ipywidgets only logs it)."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = traitlets_log.get_logger()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-    assert not records, [r.getMessage() for r in records]
+swallowed = test_widgets.swallowed  # autouse: fails a test whose click handler raised
 
 
 @pytest.fixture
