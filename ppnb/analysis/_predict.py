@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import declare
 from ..frames import Tables
 from ._common import AnalysisError, amount_text, as_date, book_of, day_number
 from ._features import FEATURES, GROUPS, Population, population
@@ -287,7 +288,7 @@ def _frame(model: PaymentModel, explain: bool) -> pd.DataFrame:
 
     keys = book.key_columns(["customer"], rows)
     currency = np.asarray(book.currencies, dtype=object)[book.currency_codes[rows]]
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "invoice_id": book.invoices["id"].array.take(rows),
         "number": book.invoices["number"].array.take(rows),
         **keys,
@@ -302,6 +303,7 @@ def _frame(model: PaymentModel, explain: bool) -> pd.DataFrame:
         "p_unpaid_90": unpaid_after(until_90),
         "why": _why(model, currency) if explain else pd.Series([""] * len(members)),
     }, columns=list(PREDICTION_COLUMNS))
+    return declare(frame, p_late="share", p_unpaid_90="share")
 
 
 # --- explanations ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import declare
 from ..frames import Tables
 from ..money import from_minor
 from ._aging import _rate_table, aging
@@ -96,7 +97,7 @@ def worklist(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | None = Non
                                   ascending=[True, False, True], kind="stable")
         frame["rank"] = frame.groupby("currency").cumcount() + 1
         frame = frame.reset_index(drop=True)
-    out = frame[list(WORKLIST_COLUMNS)]
+    out = declare(frame[list(WORKLIST_COLUMNS)].copy(), p_late="share", risk="share")
     out.attrs["as_of"] = model.as_of
     return out
 
