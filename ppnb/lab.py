@@ -6,8 +6,9 @@ either starts JupyterLab on working copies of the notebooks in ``OUT/notebooks``
 originals stay clean; reports exported there land in ``out/``), or (``--headless``) executes
 every notebook top to bottom with nbclient and writes the executed copies and the reports
 they export to ``OUT``. The book is the one the CLI reads too: ``--db``, else
-``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``, and both say which. Kernels reach the same book with no configuration: ``PPNB_EMULATOR_DB`` points them
-at the file this process serves, and ``ppnb.connect()`` joins the server that holds it. With
+``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``, and both say which. Kernels reach
+the same book with no configuration: ``PPNB_EMULATOR_DB`` points them at the file this
+process serves, and ``ppnb.connect()`` joins the server that holds it. With
 ``PPNB_ENV=sandbox`` or ``live`` no emulator is started: the kernels' ``connect()`` goes to
 PayPal.
 """
@@ -98,12 +99,18 @@ def working_copy(folder: str | Path, notebooks: Iterable[str | Path] = ()) -> Pa
 def run_lab(folder: str | Path, *, port: int = 8888) -> int:
     """Start JupyterLab on ``folder`` on 127.0.0.1 and wait until it stops.
 
-    JupyterLab's news feed is off (``LabApp.news_url=None``): no "receive official Jupyter
-    news?" prompt, and no request leaves the machine for it.
+    JupyterLab's news is off: no "get notified about official Jupyter news?" prompt, and no
+    request leaves the machine for it (``LabApp.news_url=None``, and ``fetchNews: "false"``
+    in the settings kept beside the working copies, ``FOLDER/.jupyterlab-settings``).
     """
+    settings = Path(folder).resolve() / ".jupyterlab-settings"
+    quiet = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    if not quiet.exists():
+        quiet.parent.mkdir(parents=True, exist_ok=True)
+        quiet.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
     command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
                "--no-browser", f"--ServerApp.root_dir={Path(folder).resolve()}",
-               "--LabApp.news_url=None"]
+               "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     try:
