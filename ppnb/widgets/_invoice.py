@@ -19,10 +19,8 @@ from ..totals import TotalsError, compute
 from ._common import Field, button, error_html, indented, invoice_link, is_email, text_problem
 from ._items import ItemGrid, ItemRow
 from ._numbers import money, plain, why
+from ._template import TERMS, prefill
 
-#: PayPal's payment terms.
-TERMS = ("DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", "NET_10", "NET_15", "NET_30", "NET_45",
-         "NET_60", "NET_90", "NO_DUE_DATE")
 #: PayPal's limit on items per invoice.
 MAX_ITEMS = 100
 
@@ -127,9 +125,14 @@ class InvoiceForm(w.VBox):
             "partial": Field("Partial", w.HBox([self._partial, self._minimum])),
             "items": Field("Items", w.VBox([self._grid, self._add])),
         }
-        for widget in (self._email, self._given, self._surname, self._business, self._currency,
-                       self._number, self._invoice_date, self._term, self._due_date, self._note,
-                       self._memo, self._reference, self._partial, self._minimum):
+        self._inputs = {"email": self._email, "given_name": self._given,
+                        "surname": self._surname, "business": self._business,
+                        "currency": self._currency, "number": self._number,
+                        "invoice_date": self._invoice_date, "term": self._term,
+                        "due_date": self._due_date, "note": self._note, "memo": self._memo,
+                        "reference": self._reference, "partial": self._partial,
+                        "minimum": self._minimum}
+        for widget in self._inputs.values():
             widget.observe(self._changed, names="value")
         self._template.observe(lambda change: self.apply_template(change["new"]), names="value")
         self._next.on_click(lambda _: self.next_number())
@@ -172,17 +175,11 @@ class InvoiceForm(w.VBox):
     def set(self, **values: Any) -> None:
         """Set fields by name: email, given_name, surname, business, currency, number,
         invoice_date, term, due_date, note, memo, reference, partial, minimum."""
-        widgets = {"email": self._email, "given_name": self._given, "surname": self._surname,
-                   "business": self._business, "currency": self._currency,
-                   "number": self._number, "invoice_date": self._invoice_date,
-                   "term": self._term, "due_date": self._due_date, "note": self._note,
-                   "memo": self._memo, "reference": self._reference, "partial": self._partial,
-                   "minimum": self._minimum}
-        unknown = sorted(set(values) - set(widgets))
+        unknown = sorted(set(values) - set(self._inputs))
         if unknown:
             raise ValueError(f"InvoiceForm has no field {', '.join(unknown)}")
         for name, value in values.items():
-            widgets[name].value = value
+            self._inputs[name].value = value
 
     def validate(self) -> dict[str, str]:
         """Check every field; returns ``{field: message}`` (``item 2`` for item rows), empty
@@ -368,33 +365,16 @@ class InvoiceForm(w.VBox):
         """Pre-fill the form from a template (``""``: no template); explicit input later
         typed over it wins, as on PayPal."""
         self._template_id = template_id or None
-        if not template_id:
-            self._changed()
-            return
-        info = self._client.templates.get(template_id).get("template_info", {})
-        detail = info.get("detail", {})
-        self._quiet = True
-        try:
-            if detail.get("currency_code") in CURRENCY_DECIMALS:
-                self._currency.value = detail["currency_code"]
-            term = detail.get("payment_term", {})
-            if term.get("term_type") in TERMS:
-                self._term.value = term["term_type"]
-            for key, widget in (("note", self._note), ("memo", self._memo),
-                                ("reference", self._reference)):
-                if detail.get(key):
-                    widget.value = detail[key]
-            billing = ((info.get("primary_recipients") or [{}])[0]).get("billing_info", {})
-            if billing.get("email_address"):
-                self._email.value = billing["email_address"]
-            partial = info.get("configuration", {}).get("partial_payment", {})
-            if partial.get("allow_partial_payment"):
-                self._partial.value = True
-                self._minimum.value = (partial.get("minimum_amount_due") or {}).get("value", "")
-            if info.get("items"):
-                self.set_items(info["items"])
-        finally:
-            self._quiet = False
+        if template_id:
+            values, items = prefill(
+                self._client.templates.get(template_id).get("template_info", {}))
+            self._quiet = True
+            try:
+                self.set(**values)
+                if items:
+                    self.set_items(items)
+            finally:
+                self._quiet = False
         self._changed()
 
     # --- wiring ------------------------------------------------------------------------------
