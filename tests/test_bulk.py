@@ -15,7 +15,16 @@ import pandas as pd
 import pytest
 from helpers import new_merchant
 
-from ppnb.actions import BulkError, JobBusy, Journal, ReminderLedger, bulk, request_id
+from ppnb.actions import (
+    BulkError,
+    JobBusy,
+    Journal,
+    ReminderLedger,
+    bulk,
+    job_calls,
+    reminder_history,
+    request_id,
+)
 from ppnb.client import Client, RetryPolicy
 from ppnb.emulator import RunningEmulator
 from ppnb.pager import fetch_invoices
@@ -148,7 +157,10 @@ def test_run_then_rerun_applies_each_reminder_once(
     assert isinstance(result["timestamp"].dtype, pd.DatetimeTZDtype)
     assert str(result["timestamp"].dt.tz) == "UTC"
     assert reminders(running, ids) == [1] * 6 + [0, 0]
-    assert {m["subject"] for m in running.emulator.outbox(invoice_id=ids[0])} >= {"Overdue"}
+    # PayPal sends its own subject; the outbox keeps the one the call asked for
+    assert {m["requested_subject"] for m in running.emulator.outbox(invoice_id=ids[0],
+                                                                    kind="reminder")} == {
+        "Overdue"}
     again = run(client, "remind", ids, tmp_path, confirm=True, subject="Overdue")
     assert list(again["detail"][:6]) == ["already done in this job"] * 6
     assert reminders(running, ids) == [1] * 6 + [0, 0]
@@ -223,10 +235,11 @@ def test_record_payments_from_a_bank_statement(
     assert paid["P-000"]["status"] == "MARKED_AS_PAID"
     p1 = client.invoices.get(paid["P-001"]["id"])
     assert p1["status"] == "PARTIALLY_PAID" and p1["due_amount"]["value"] == "44.50"
-    assert [(t["amount"]["value"], t["method"], t["payment_date"], t.get("note")) for t in
-            p1["payments"]["transactions"]] == [
-        ("30.00", "CHECK", "2025-01-11", "bank"),
-        ("25.50", "BANK_TRANSFER", "2025-01-12", "bank")]
+    # the two rows of one invoice run concurrently, so PayPal may list them in either order
+    assert sorted((t["amount"]["value"], t["method"], t["payment_date"], t.get("note")) for t in
+                  p1["payments"]["transactions"]) == [
+        ("25.50", "BANK_TRANSFER", "2025-01-12", "bank"),
+        ("30.00", "CHECK", "2025-01-11", "bank")]
     assert running.emulator.stats(invoice_id=p1["id"])["invoice"]["payments"] == 2
 
 
@@ -360,3 +373,27 @@ def test_journal_lines_are_on_disk_before_append_returns_and_fsyncs_are_shared(
         list(range(400))
     assert late == [] and max(synced) == 400
     assert len(synced) <= 400
+
+
+def test_job_calls_and_reminder_history_read_the_journals_back(
+    client: Client, tmp_path: Path,
+) -> None:
+    ids = book(client, sent=3)
+    client.invoices.remind(ids[2])
+    client.invoices.remind(ids[2])  # outside ppnb: PayPal refuses a third today
+    run(client, "remind", ids, tmp_path, confirm=True, job_id="read-back")
+    calls = {c.invoice_id: c for c in job_calls("read-back", tmp_path)}
+    assert [calls[i].outcome for i in ids] == ["ok", "ok", "failed"]
+    assert {calls[i].day for i in ids} == {TODAY}
+    assert calls[ids[0]].request_id == request_id("read-back", "remind", ids[0])
+    assert (calls[ids[0]].status, calls[ids[0]].issues) == (None, ())
+    assert (calls[ids[2]].status, calls[ids[2]].issues) == (422, ("MAX_REMINDERS_PER_DAY",))
+    assert job_calls("never-ran", tmp_path) == []
+    with pytest.raises(BulkError, match="job_id"):
+        job_calls("../escape", tmp_path)
+    history = reminder_history(tmp_path)
+    assert list(history.columns) == ["invoice_id", "day", "request_id"]
+    assert sorted(history["invoice_id"]) == sorted(ids[:2])  # applied ones only, once each
+    assert set(history["day"]) == {pd.Timestamp(TODAY)}
+    run(client, "remind", ids[:1], tmp_path, confirm=True, job_id="read-back-2")
+    assert len(reminder_history(tmp_path)) == 3

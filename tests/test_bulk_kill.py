@@ -87,7 +87,7 @@ def test_killed_bulk_remind_resumes_with_exactly_one_reminder_each(tmp_path: Pat
         for mail in outbox:
             per_invoice[mail["invoice_id"]] += 1
         assert set(per_invoice.values()) == {1}
-        assert {m["note"] for m in outbox} == {"Payment overdue"}
+        assert {m["requested_note"] for m in outbox} == {"Payment overdue"}  # as asked
         stats = running.emulator.stats()
         assert stats["operations"]["reminded"] == 60
         assert stats["max_per_invoice"]["reminded"] == 1

@@ -376,3 +376,38 @@ def test_dry_run_shows_levels_exclusions_and_sends_nothing(tmp_path: Path) -> No
                                "started as remind with options"):
                 plan(client, fetch_tables(client, progress=False), changed,
                      journal_dir=tmp_path)
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def test_cli_dry_run_and_refusals(book: tuple[RunningEmulator, Client], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from ppnb.cli import main
+
+    running, client = book
+    cred = running.credentials
+    monkeypatch.setenv("PAYPAL_CLIENT_ID", cred.client_id)
+    monkeypatch.setenv("PAYPAL_CLIENT_SECRET", cred.client_secret)
+    policy = tmp_path / "proof.toml"
+    policy.write_text(POLICY.replace('name = "proof"', 'name = "cli"'))
+    base = ["dunning", "run", "--policy", str(policy), "--url", running.base_url,
+            "--journal-dir", str(tmp_path / "jobs")]
+    sent_before = len(running.emulator.outbox(kind="reminder"))
+
+    assert main([*base, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"dunning cli {client.today()} (dry run):" in out
+    assert " run " in out  # bulk's plan for each reminder it would send
+    assert len(running.emulator.outbox(kind="reminder")) == sent_before
+
+    assert main([*base, "--as-of", "2020-01-01"]) == 1
+    assert "a confirmed run sends today's reminders: as_of 2020-01-01" in \
+        capsys.readouterr().err
+
+    (tmp_path / "bad.toml").write_text("name = 'cli'\n[[levels]]\nname = 'a'\ndays = 'x'")
+    assert main(["dunning", "run", "--policy", str(tmp_path / "bad.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ppnb dunning: error: policy ") and "levels[0].days" in err
+    assert len(running.emulator.outbox(kind="reminder")) == sent_before
