@@ -7,13 +7,17 @@ record (Voila's template asks a CDN for an icon font, nothing else may leave the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from helpers import free_port, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,3 +64,42 @@ def screenshot(page: Any, name: str) -> Path:
     target = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
     return target
+
+
+def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without ppnb's, PayPal's, Jupyter's and IPython's settings,
+    with HOME and Jupyter's and IPython's folders under ``home``, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PPNB_", "PAYPAL_", "JUPYTER", "IPYTHON"))}
+    env.update(HOME=str(home), IPYTHONDIR=str(home / "ipython"),
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), **extra)
+    return env
+
+
+@contextmanager
+def voila_server(arguments: Sequence[str], env: dict[str, str], cwd: Path, *,
+                 startup: float = 180) -> Iterator[str]:
+    """``python -m ARGUMENTS --port=P`` serving Voila on loopback; yields its URL.
+
+    The command is a Voila server (``voila NOTEBOOK ...`` or ``ppnb.dashboard ...``); it is
+    waited for until it answers, and stopped afterwards.
+    """
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", *arguments, f"--port={port}"], env=env,
+                              cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(url + "voila/static/", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return server.poll() is not None  # stop waiting if it died
+    try:
+        wait_for(answers, f"{arguments[0]} to start", startup, 0.1)
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -9,16 +9,14 @@ page may only reach loopback.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import SCREENSHOTS, loopback_page
-from helpers import free_port, wait_for
+from browser import SCREENSHOTS, isolated_env, loopback_page, voila_server
+from helpers import wait_for
 
 from ppnb.client import Client, embedded_emulator
 from ppnb.seed import seed_demo
@@ -51,28 +49,10 @@ def voila(book: tuple[Path, Client], tmp_path_factory: pytest.TempPathFactory
     """Voila serving notebook 04 on loopback; yields its URL."""
     db, _ = book
     home = tmp_path_factory.mktemp("voila-home")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PPNB_", "PAYPAL_", "JUPYTER", "IPYTHON"))}
-    env.update(HOME=str(home), PPNB_EMULATOR_DB=str(db), PPNB_SEED="none",
-               IPYTHONDIR=str(home / "ipython"), JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1", "--VoilaExecutor.timeout=180"],
-        env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(url + "voila/static/", timeout=2).status_code < 500
-        except httpx.HTTPError:
-            return server.poll() is not None  # stop waiting if it died
-    wait_for(answers, "voila to start", 60, 0.1)
-    assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    env = isolated_env(home, PPNB_EMULATOR_DB=str(db), PPNB_SEED="none")
+    with voila_server(["voila", str(NOTEBOOK), "--no-browser", "--Voila.ip=127.0.0.1",
+                       "--VoilaExecutor.timeout=180"], env, home, startup=60) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pytest
-from browser import loopback_page, screenshot
-from helpers import free_port, wait_for
+from browser import isolated_env, loopback_page, screenshot, voila_server
 
 from ppnb.analysis import aging
 from ppnb.client import Client
@@ -110,31 +105,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("dashboard-home")
     (home / "demo.json").write_text(json.dumps({"invoices": 200, "customers": 30,
                                                 "months": 9}))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PPNB_", "PAYPAL_", "JUPYTER", "IPYTHON"))}
-    env.update(HOME=str(home), PPNB_SEED=str(home / "demo.json"),
-               IPYTHONDIR=str(home / "ipython"), JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ppnb.dashboard", "--db", str(home / "book.sqlite"),
-         "--out", str(home / "out"), "--port", str(port), "--today", DAY.isoformat()],
-        env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(url + "voila/static/", timeout=2).status_code < 500
-        except httpx.HTTPError:
-            return server.poll() is not None  # stop waiting if it died
-    try:
-        wait_for(answers, "the dashboard to start", 180, 0.2)
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+    with voila_server(["ppnb.dashboard", "--db", str(home / "book.sqlite"), "--out",
+                       str(home / "out"), "--today", DAY.isoformat()],
+                      isolated_env(home, PPNB_SEED=str(home / "demo.json")), home) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_dashboard_in_a_real_browser(served: str, tmp_path: Path) -> None:
