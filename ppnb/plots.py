@@ -503,7 +503,9 @@ def predicted_vs_actual(backtest: pd.DataFrame) -> Figure:
     dated = paid & ~np.isnan(median)
     still = ~paid & ~np.isnan(median)
     edge = float((pd.Timestamp(until) - as_of).days) if until is not None else np.nan
-    top = 1.1 * float(np.nanmax(np.concatenate((actual[paid], [edge, 10.0]))))
+    shown = [edge] if still.any() else []  # the censoring edge, when something is open
+    top = 1.1 * float(np.nanmax(np.concatenate((actual[paid], median[dated], shown,
+                                                 [10.0]))))
     error = np.abs(median[dated] - actual[dated])
     median = np.minimum(median, top)  # far-off medians drawn at the top edge
     inside = paid & (np.nan_to_num(low, nan=np.inf) <= actual) & (
