@@ -432,8 +432,7 @@ def forecast_fan(forecast: pd.DataFrame) -> Figure:
     forecast
         ``ppnb.analysis.cash_forecast(...)`` (its ``attrs["as_of"]`` is printed).
     """
-    as_of = forecast.attrs.get("as_of")
-    when = f" as of {_day(as_of)}" if as_of is not None else ""
+    when = _as_of(forecast)
     title = f"Cash forecast from the open invoices{when}"
     if forecast.empty:
         return _empty(title, "No open invoices to forecast.")
@@ -554,8 +553,7 @@ def worklist_bars(worklist: pd.DataFrame, top: int = 15) -> Figure:
     """
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
-    as_of = worklist.attrs.get("as_of")
-    when = f" as of {_day(as_of)}" if as_of is not None else ""
+    when = _as_of(worklist)
     title = f"Worklist: expected cost of waiting{when}"
     if worklist.empty:
         return _empty(title, "No open invoices.")
@@ -591,6 +589,12 @@ def worklist_bars(worklist: pd.DataFrame, top: int = 15) -> Figure:
                loc="outside lower center", ncols=len(order), frameon=False,
                title="days past due")
     return fig
+
+
+def _as_of(frame: pd.DataFrame) -> str:
+    """`` as of YYYY-MM-DD`` from an analysis result's ``attrs["as_of"]`` (or nothing)."""
+    as_of = frame.attrs.get("as_of")
+    return f" as of {_day(as_of)}" if as_of is not None else ""
 
 
 def _bucket_order(label: str) -> int:
