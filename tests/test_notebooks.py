@@ -77,9 +77,9 @@ def book(request: pytest.FixtureRequest,
         connect_module._held.pop(str(db)).close()
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_six_notebooks_are_there() -> None:
     assert [path.stem for path in BOOKS] == ["01_quickstart", "02_aging", "03_collections",
-                                             "04_actions", "05_report"]
+                                             "04_actions", "05_report", "06_collections"]
 
 
 @pytest.mark.parametrize("path", BOOKS, ids=[path.stem for path in BOOKS])
