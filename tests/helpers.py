@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import shutil
 import socket
 import threading
@@ -185,6 +186,9 @@ def run_notebook(name: str, folder: Path, settings: dict[str, str]) -> str:
         for key in ("PPNB_EMULATOR_DB", "PPNB_SEED", "PPNB_TODAY"):
             env.delenv(key, raising=False)
         [executed] = execute_notebooks([book], folder / "out")
+    # The kernel client is freed with its cycles; collect them now, so that its late "could
+    # not destroy zmq context" warning is logged here rather than inside a later test.
+    gc.collect()
     cells = nbformat.read(executed, as_version=4).cells
     outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
     errors = "\n".join(f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error")
