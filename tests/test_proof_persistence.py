@@ -143,7 +143,8 @@ def writes_for(key: str, currency: str) -> list[Write]:
 def post(http: httpx.Client, write: Write, invoice_id: str | None) -> httpx.Response:
     """Send ``write`` (to invoice ``invoice_id``, unless it creates one)."""
     path = INVOICES if write.kind == "create" else f"{INVOICES}/{invoice_id}{PATHS[write.kind]}"
-    return http.post(path, json=write.body, headers={"PayPal-Request-Id": write.request_id})
+    return http.post(path, json=write.body, headers={"PayPal-Request-Id": write.request_id,
+                                                     "Prefer": "return=representation"})
 
 
 def writer(base_url: str, token: str, number: int, log: Log, stop: threading.Event) -> None:
