@@ -25,6 +25,7 @@ view is for display only, never for arithmetic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,12 +33,38 @@ import pandas as pd
 
 from .money import from_minor
 
-__all__ = ["KINDS", "PpnbAccessor", "cell_text", "column_kinds", "declare", "format_money"]
+__all__ = ["KINDS", "PpnbAccessor", "cell_text", "column_kinds", "declare", "format_money",
+           "visible"]
 
 #: The kinds a column can be shown as.
 KINDS = ("text", "money", "date", "datetime", "int", "number", "pct", "share")
 
 _KINDS_ATTR = "ppnb.kinds"
+
+
+#: Characters that act instead of showing: the C0/C1 controls (ESC starts terminal escape
+#: sequences, BEL rings, CR and backspace overwrite), line and paragraph separators, and the
+#: bidirectional controls that reorder what follows them (U+202E shows text backwards).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that acts instead of showing written as an escape.
+
+    ESC becomes ``\\x1b``, BEL ``\\x07``, a newline ``\\n``, the right-to-left override
+    ``\\u202e``: safe to print to a terminal or draw in a chart, and nothing a person reads is
+    hidden, rung, recoloured or reordered. Everything else, any script included, is kept.
+    """
+    return _HIDDEN.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    escaped = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}.get(code)
+    if escaped:
+        return escaped
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_money(minor: int, currency: str) -> str:

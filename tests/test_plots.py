@@ -3,16 +3,22 @@ analysis computed, renders headless, and copes with several currencies and with 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from ppnb import plots
 from ppnb.analysis import (
@@ -31,6 +37,7 @@ from ppnb.emulator import Clock, start
 from ppnb.frames import Tables, flatten
 from ppnb.money import decimals
 from ppnb.pager import fetch_tables
+from ppnb.plots._common import plain
 from ppnb.seed import seed_demo
 
 NOW = dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.UTC)
@@ -98,7 +105,7 @@ def test_aging_heatmap_shows_the_top_customers_in_order(tables: Tables) -> None:
     usd = next(ax for ax in images if ax.get_title().startswith("USD"))
     assert "2025-06-30" in usd.get_title()
     biggest = aged.summary[aged.summary["currency"] == "USD"].nlargest(3, "total")
-    names = [plots.group_label(row, aged.by)[:32] for _, row in biggest.iterrows()]
+    names = [plain(plots.group_label(row, aged.by), 32) for _, row in biggest.iterrows()]
     assert [t.get_text() for t in usd.get_yticklabels()] == names
     assert usd.images[0].get_array().shape == (3, len(aged.labels))
     assert png(fig).startswith(b"\x89PNG")
@@ -130,8 +137,9 @@ def test_kpi_trend_draws_dso_best_dso_and_cei(tables: Tables) -> None:
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert {ax.get_title().split(",")[0] for ax in titled} == set(series["currency"])
     assert all("2025-06-30" in ax.get_title() for ax in titled)
-    legend = [t.get_text() for t in titled[0].get_legend().get_texts()]
-    assert legend == ["DSO (simple)", "DSO (count-back)", "best possible DSO", "CEI"]
+    [legend] = fig.legends  # one legend for every panel, below them
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "DSO (simple)", "DSO (count-back)", "best possible DSO", "CEI"]
     usd = next(ax for ax in titled if ax.get_title().startswith("USD"))
     rows = series[series["currency"] == "USD"].sort_values("end")
     assert usd.get_lines()[0].get_ydata() == pytest.approx(
@@ -159,11 +167,11 @@ def test_cohort_curves_two_panels_per_currency(tables: Tables) -> None:
     assert len(fig.axes) == 2 * len(currencies)
     titles = [ax.get_title() for ax in fig.axes]
     for currency in currencies:
-        assert f"{currency}: share of amount collected, as of 2025-06-30" in titles
-        assert f"{currency}: invoices paid (Kaplan–Meier), as of 2025-06-30" in titles
+        assert f"{currency}: amount collected, as of 2025-06-30" in titles
+        assert f"{currency}: invoices fully paid, as of 2025-06-30" in titles
     share = fig.axes[0]
     cohorts = curves[curves["currency"] == currencies[0]]["cohort"].nunique()
-    assert len(share.get_lines()) == cohorts
+    assert len({line.get_label() for line in share.get_lines()}) == cohorts
     assert png(fig).startswith(b"\x89PNG")
 
 
@@ -252,3 +260,229 @@ def test_worklist_bars_the_most_urgent_per_currency(tables: Tables) -> None:
     assert png(fig).startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="top"):
         plots.worklist_bars(work, top=0)
+
+
+# --- nothing covers the data, nothing is too small to read ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def four() -> Iterator[Tables]:
+    """A demo book in USD, EUR, GBP and JPY over twelve months: the book whose USD 91+ bar
+    and JPY CEI line the legends used to cover."""
+    with start(clock=Clock(NOW, frozen=True)) as running:
+        cred = running.credentials
+        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
+            seed_demo(client, invoices=250, customers=20, months=12)
+            yield fetch_tables(client, progress=False)
+
+
+def every_chart(tables: Tables) -> dict[str, Figure]:
+    """One figure of every plot function over ``tables``."""
+    ends = month_ends("2024-07-01", AS_OF)
+    aged = aging(tables, AS_OF)
+    return {
+        "aging_bars": plots.aging_bars(aged),
+        "aging_heatmap": plots.aging_heatmap(aged),
+        "aging_trend": plots.aging_trend(aging_series(tables, ends)),
+        "kpi_trend": plots.kpi_trend(kpi_series(tables, ends)),
+        "roll_rate_heatmap": plots.roll_rate_heatmap(roll_rates(tables, ends)),
+        "cohort_curves": plots.cohort_curves(cohort_curves(tables, AS_OF), as_of=AS_OF),
+        "forecast_fan": plots.forecast_fan(cash_forecast(tables, AS_OF)),
+        "predicted_vs_actual": plots.predicted_vs_actual(backtest(tables, "2025-04-30")),
+        "worklist_bars": plots.worklist_bars(worklist(tables, AS_OF), top=8),
+    }
+
+
+@pytest.fixture(scope="module")
+def charts(four: Tables) -> dict[str, Figure]:
+    figures = every_chart(four)
+    assert set(figures) == set(plots.__all__) - {"bucket_colors", "bucket_columns",
+                                                 "group_label"}  # every plot function
+    return figures
+
+
+def drawn(fig: Figure) -> Any:
+    """Lay the figure out and draw it; returns the renderer its boxes are measured with."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def overlap(a: Bbox, b: Bbox) -> bool:
+    """Whether two boxes share more than an edge (half a pixel of slack)."""
+    return (a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5
+            and b.y0 < a.y1 - 0.5)
+
+
+def covered(fig: Figure) -> list[str]:
+    """Everything a legend of ``fig`` covers: a panel, a bar, a point of a line, a label, or
+    another legend; and any legend that does not fit in the figure."""
+    renderer = drawn(fig)
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    found = []
+    for k, legend in enumerate(legends):
+        box = legend.get_window_extent(renderer)
+        if not fig.bbox.contains(box.x0, box.y0) or not fig.bbox.contains(box.x1, box.y1):
+            found.append(f"legend {k} is cut off by the figure's edge")
+        found += [f"legend {k} overlaps legend {j}" for j, other in enumerate(legends)
+                  if j != k and overlap(box, other.get_window_extent(renderer))]
+        for ax in (a for a in fig.axes if a.get_visible()):
+            name = ax.get_title() or ax.get_ylabel()
+            if overlap(box, ax.get_window_extent(renderer)):
+                found.append(f"legend {k} lies on the panel {name!r}")
+            found += [f"legend {k} covers a bar of {name!r}" for patch in ax.patches
+                      if overlap(box, patch.get_window_extent(renderer))]
+            found += [f"legend {k} covers the label {text.get_text()!r} in {name!r}"
+                      for text in ax.texts if overlap(box, text.get_window_extent(renderer))]
+            for line in ax.get_lines():
+                points = line.get_transform().transform(np.asarray(line.get_xydata(), float))
+                points = points[np.isfinite(points).all(axis=1)]
+                if any(box.contains(x, y) for x, y in points):
+                    found.append(f"legend {k} covers the line {line.get_label()!r} of {name!r}")
+    return found
+
+
+def test_no_legend_covers_any_data(charts: dict[str, Figure]) -> None:
+    for name, fig in charts.items():
+        assert covered(fig) == [], name
+    # the two the issue saw covered: the USD 91+ bar with its label, the JPY CEI line
+    bars = charts["aging_bars"]
+    usd = next(ax for ax in bars.axes if ax.get_title().startswith("USD"))
+    assert usd.get_legend() is not None and any(t.get_text() == usd.texts[-1].get_text()
+                                                for t in usd.texts)
+    kpi = charts["kpi_trend"]
+    jpy = next(ax for ax in kpi.axes if ax.get_title().startswith("JPY"))
+    cei = next(ax for ax in kpi.axes if ax is not jpy and ax.bbox.bounds == jpy.bbox.bounds)
+    assert len(cei.get_lines()) == 1 and len(kpi.legends) == 1
+
+
+def test_the_legend_check_sees_a_legend_on_the_data() -> None:
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.bar([0, 1, 2], [1, 2, 3], label="bars")
+    ax.legend(loc="upper right")  # on the tallest bar
+    assert any("covers a bar" in problem for problem in covered(fig))
+
+
+def test_no_text_is_smaller_than_9_points(charts: dict[str, Figure]) -> None:
+    for name, fig in charts.items():
+        drawn(fig)
+        small = {(text.get_text(), text.get_fontsize()) for text in fig.findobj(Text)
+                 if text.get_visible() and text.get_text().strip() and text.get_fontsize() < 9}
+        assert small == set(), name
+
+
+# --- cohort curves: steps that stop at the data -----------------------------------------------
+
+
+def curve_lines(ax: Any) -> dict[str, tuple[list[Any], list[Any]]]:
+    """Per cohort label: its curve's line parts and its end dot."""
+    found: dict[str, tuple[list[Any], list[Any]]] = {}
+    for line in ax.get_lines():
+        parts, dots = found.setdefault(line.get_label(), ([], []))
+        (dots if line.get_linestyle() == "None" else parts).append(line)
+    return found
+
+
+def check_cohort_chart(fig: Figure, curves: Any) -> None:
+    currencies = sorted(curves["currency"].unique())
+    assert len(fig.axes) == 2 * len(currencies)
+    for i, currency in enumerate(currencies):
+        rows = curves[curves["currency"] == currency]
+        for ax, column, risk in zip(fig.axes[2 * i:2 * i + 2], ("collected_share", "km_paid"),
+                                    ("at_risk_minor", "at_risk"), strict=True):
+            assert not ax.collections and not ax.patches  # nothing filled in
+            lines = curve_lines(ax)
+            for cohort, one in rows.groupby("cohort"):
+                seen = one[one[column].notna()].sort_values("days")
+                if seen.empty:
+                    continue
+                parts, [dot] = lines[plain(cohort)]
+                last_x = max(float(np.nanmax(p.get_xdata())) for p in parts) if parts \
+                    else float(dot.get_xdata()[0])
+                assert last_x == seen["days"].iloc[-1], (currency, cohort, column)
+                assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (
+                    seen["days"].iloc[-1], pytest.approx(seen[column].iloc[-1]))
+                ratio = dict(zip(seen["days"], seen[risk] / seen[risk].iloc[0], strict=True))
+                for part in parts:
+                    assert part.get_drawstyle() == "steps-post"
+                    xs = list(part.get_xdata())
+                    if part.get_linestyle() == "-":  # solid: enough still at risk
+                        assert all(ratio[x] >= 0.1 for x in xs[:-1]), (cohort, column)
+                    else:  # thin and dashed: under a tenth of day 0 still observed
+                        assert all(ratio[x] < 0.1 for x in xs), (cohort, column)
+
+
+def test_cohort_curves_stop_where_each_cohort_stops(four: Tables) -> None:
+    curves = cohort_curves(four, AS_OF)
+    assert curves["collected_share"].isna().any()  # some cohorts do stop early
+    fig = plots.cohort_curves(curves, as_of=AS_OF)
+    check_cohort_chart(fig, curves)
+    assert covered(fig) == []
+
+
+def twenty_cohorts() -> Any:
+    """Twenty monthly cohorts observed for shorter and shorter spans, with NaN tails."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for k in range(20):
+        cohort = f"2023-{k % 12 + 1:02d}" if k < 12 else f"2024-{k - 11:02d}"
+        observed = 180 - 9 * k
+        share = np.minimum(np.cumsum(rng.uniform(0, 0.02, 181)), 1.0)
+        paid = np.minimum(np.cumsum(rng.uniform(0, 0.015, 181)), 1.0)
+        risk = np.linspace(10_000_00, 5_00, 181).astype(np.int64)
+        for day in range(181):
+            gone = day > observed
+            rows.append({"cohort": cohort, "currency": "USD", "days": day,
+                         "collected_share": np.nan if gone else share[day],
+                         "km_paid": np.nan if gone else paid[day],
+                         "at_risk": 0 if gone else 40 - day // 5,
+                         "at_risk_minor": 0 if gone else int(risk[day]), "n": 40})
+    return pd.DataFrame(rows)
+
+
+def test_twenty_cohorts_stay_readable() -> None:
+    curves = twenty_cohorts()
+    fig = plots.cohort_curves(curves, as_of=AS_OF)
+    check_cohort_chart(fig, curves)
+    legend = fig.axes[1].get_legend()
+    names = [t.get_text() for t in legend.get_texts()]
+    assert names[:4] == ["2024-05", "2024-06", "2024-07", "2024-08"]  # the latest four
+    assert "other cohorts" in names and len(names) <= 7
+    assert covered(fig) == []
+    coloured = {line.get_label() for line in fig.axes[0].get_lines()
+                if to_hex(line.get_color()) != to_hex("0.78")}
+    assert coloured == {"2024-05", "2024-06", "2024-07", "2024-08"}
+    chosen = plots.cohort_curves(curves, highlight=["2023-01"])
+    assert chosen.axes[1].get_legend().get_texts()[0].get_text() == "2023-01"
+    with pytest.raises(ValueError, match="not cohorts"):
+        plots.cohort_curves(curves, highlight=["1999-01"])
+
+
+# --- ax= ------------------------------------------------------------------------------------
+
+
+def test_plots_draw_into_the_axes_they_are_given(tables: Tables) -> None:
+    aged = aging(tables, AS_OF)  # USD and EUR
+    usd_only = dataclasses.replace(aged, summary=aged.summary[aged.summary["currency"] == "USD"],
+                                   totals=aged.totals[aged.totals["currency"] == "USD"])
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
+    assert plots.aging_bars(usd_only, ax=ax) is fig
+    assert ax.get_title() == "USD, as of 2025-06-30" and len(ax.patches) > 0
+    assert fig.get_suptitle() == ""  # the caller's figure keeps its own title
+    with pytest.raises(ValueError, match="aging_bars draws 2 panels here"):
+        plots.aging_bars(aged, ax=Figure().subplots())
+    many = Figure(figsize=(10, 8))
+    axes = many.subplots(2, 1)
+    assert plots.aging_heatmap(aged, ax=axes) is many
+    assert [a.get_title().split(":")[0] for a in axes] == ["EUR", "USD"]
+    pairs = Figure(figsize=(10, 8)).subplots(2, 2).ravel()
+    curves = cohort_curves(tables, AS_OF)
+    plots.cohort_curves(curves, as_of=AS_OF, ax=pairs)
+    assert pairs[3].get_title().startswith("USD: invoices fully paid")
+    single = Figure().subplots()
+    plots.predicted_vs_actual(backtest(tables, "2025-04-30"), ax=single)
+    assert single.get_title().startswith("Predicted vs actual payment dates, predicted on")
