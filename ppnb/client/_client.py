@@ -222,14 +222,17 @@ class Client:
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        read: bool = False,
     ) -> httpx.Response:
         """Send one API call with retries; raise the matching :class:`PayPalError` on error.
 
         The body is ``json`` (serialised here) or ``content``, JSON bytes sent exactly as
-        given (e.g. a webhook event spliced in as received).
+        given (e.g. a webhook event spliced in as received). A POST carries a
+        ``PayPal-Request-Id`` unless ``read`` says it only reads (search), which has no
+        effect to apply once.
         """
         sent = dict(headers or {})
-        if method == "POST":
+        if method == "POST" and not read:
             sent.setdefault("PayPal-Request-Id", request_id or str(uuid.uuid4()))
         if self._assertion:
             sent.setdefault("PayPal-Auth-Assertion", self._assertion)
@@ -412,7 +415,7 @@ class Invoices:
         """One page of invoices matching every filter in ``search_data``."""
         return self._c.call("POST", "/v2/invoicing/search-invoices", json=search_data or {},
                             params={"page": page, "page_size": page_size,
-                                    "total_required": _flag(total_required)})
+                                    "total_required": _flag(total_required)}, read=True)
 
 
 class Templates:

@@ -96,8 +96,13 @@ class Api:
         caller = self.service.authenticate(token.strip() or None)
         return self.service.act_as(caller, request.headers.get("paypal-auth-assertion"))
 
-    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        """Wrap a handler with auth, body parsing, idempotency and PayPal error bodies."""
+    def endpoint(self, handler: Handler, *, replayable: bool = True
+                 ) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap a handler with auth, body parsing, idempotency and PayPal error bodies.
+
+        ``replayable=False`` is for a POST that only reads (search): there is no effect to
+        apply once, so its answer is computed afresh and never stored under the request id.
+        """
 
         async def run(request: Request) -> Response:
             try:
@@ -108,7 +113,7 @@ class Api:
                 raw, body = await self._json(request)
                 request.state.raw_body = raw  # verify-webhook-signature hashes exact bytes
                 request_id = request.headers.get("paypal-request-id")
-                if request.method == "POST" and request_id:
+                if replayable and request.method == "POST" and request_id:
                     return self._idempotent(request, merchant, request_id, raw, body, handler)
                 return self.render(request, *handler(request, merchant, body))
             except ApiError as exc:
@@ -398,7 +403,9 @@ def build_routes(api: Api) -> list[Route]:
     ]
     routes = [Route("/v1/oauth2/token", api.token, methods=["POST"]),
               Route(CERT_PATH + "{cert_id}", certificate, methods=["GET"])]
-    routes += [Route(path, api.endpoint(handler), methods=[method])
+    reads = {("/v2/invoicing/search-invoices", "POST")}  # POSTs with no effect to replay
+    routes += [Route(path, api.endpoint(handler, replayable=(path, method) not in reads),
+                     methods=[method])
                for path, method, handler in ops]
     routes += v1_routes(api)  # PayPal's legacy Invoicing v1, on the same service
     return routes
