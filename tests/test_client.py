@@ -299,16 +299,18 @@ def test_get_token_returns_paypal_body_and_is_used(rig: Rig) -> None:
     assert request.headers["authorization"] == f"Bearer {body['access_token']}"
 
 
-def test_every_post_carries_a_fresh_request_id(rig: Rig) -> None:
+def test_every_write_carries_a_fresh_request_id(rig: Rig) -> None:
     invoice_id = rig.client.invoices.create(invoice_body())["id"]
     rig.client.invoices.send(invoice_id)
     rig.client.invoices.search({})
     rig.client.invoices.generate_next_invoice_number()
     rig.client.invoices.get(invoice_id)
     posts = [q for q, _ in rig.wire.exchanges
-             if q.method == "POST" and q.url.path.startswith("/v2/")]
+             if q.method == "POST" and q.url.path.startswith("/v2/") and q.url.path != SEARCH]
     ids = [q.headers["paypal-request-id"] for q in posts]
-    assert len(posts) == 4 and len(set(ids)) == 4
+    assert len(posts) == 3 and len(set(ids)) == 3
+    [searched] = [q for q, _ in rig.wire.exchanges if q.url.path == SEARCH]
+    assert "paypal-request-id" not in searched.headers  # a read: nothing to apply once
     assert all(uuid.UUID(value).version == 4 for value in ids)
     gets = [q for q, _ in rig.wire.exchanges if q.method == "GET"]
     assert gets and all("paypal-request-id" not in q.headers for q in gets)
@@ -692,15 +694,15 @@ def test_token_refetched_once_when_the_server_says_401(
     wire = Recording()
     with Client(running.base_url, merchant.client_id, merchant.secret,
                 transport=wire) as client:
-        client.invoices.create(invoice_body())
+        invoice_id = client.invoices.create(invoice_body())["id"]
         assert client._auth.fetches == 1
         running.emulator.clock.advance(seconds=32401)  # the server's clock runs ahead of ours
-        assert client.invoices.search({}, total_required=True)["total_items"] == 1
+        assert client.invoices.send(invoice_id)["rel"] == "payer-view"
         assert client._auth.fetches == 2
+    send = f"{INVOICES}/{invoice_id}/send"
     statuses = [(q.url.path, r.status_code) for q, r in wire.exchanges]
-    assert statuses == [(TOKEN, 200), (INVOICES, 201), (SEARCH, 401), (TOKEN, 200),
-                        (SEARCH, 200)]
-    refused, retried = wire.to(SEARCH)
+    assert statuses == [(TOKEN, 200), (INVOICES, 201), (send, 401), (TOKEN, 200), (send, 200)]
+    refused, retried = wire.to(send)
     assert refused[1].json()["details"][0]["issue"] == "TOKEN_EXPIRED"
     assert refused[0].headers["authorization"] != retried[0].headers["authorization"]
     assert refused[0].headers["paypal-request-id"] == retried[0].headers["paypal-request-id"]

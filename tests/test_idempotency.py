@@ -239,14 +239,22 @@ def test_same_id_on_another_route_is_409(api: Api) -> None:
 
 
 def test_same_id_different_query_is_409(api: Api) -> None:
-    for _ in range(3):
-        api.create()
-    first = api.post(SEARCH, {}, params={"page_size": 1, "page": 1}, headers=rid("page-1"))
-    assert first.status_code == 200, first.text
-    same_response(first, api.post(SEARCH, {}, params={"page_size": 1, "page": 1},
-                                  headers=rid("page-1")))
-    assert_conflict(api.post(SEARCH, {}, params={"page_size": 1, "page": 2},
-                             headers=rid("page-1")), "page-1")
+    body = invoice_body(memo="query")
+    first = api.post(INVOICES, body, params={"tag": "a"}, headers=rid("query-1"))
+    assert first.status_code == 201, first.text
+    same_response(first, api.post(INVOICES, body, params={"tag": "a"}, headers=rid("query-1")))
+    assert_conflict(api.post(INVOICES, body, params={"tag": "b"}, headers=rid("query-1")),
+                    "query-1")
+    assert api.count() == 1
+
+
+def test_a_search_is_a_read_and_never_replayed(api: Api) -> None:
+    """A search has no effect to apply once: the same request id answers the book as it is
+    now, and its pages are not stored."""
+    first = api.post(SEARCH, {}, params={"total_required": "true"}, headers=rid("look"))
+    api.create()
+    again = api.post(SEARCH, {}, params={"total_required": "true"}, headers=rid("look"))
+    assert (first.json()["total_items"], again.json()["total_items"]) == (0, 1)
 
 
 # --- scope ------------------------------------------------------------------------------------
