@@ -3,7 +3,9 @@ self-contained, and appear complete or not at all."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import pickle
 import re
 import subprocess
@@ -12,15 +14,19 @@ import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from browser import SCREENSHOTS, loopback_page, screenshot
+from openpyxl.utils import get_column_letter
 from pypdf import PdfReader
+from test_analysis_aging import invoice  # one invoice as the API returns it
 
 from ppnb.analysis import AnalysisError, aging, cash_forecast, kpis
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
-from ppnb.frames import Tables
+from ppnb.frames import Tables, flatten
 from ppnb.money import decimals, from_minor
 from ppnb.pager import fetch_tables
 from ppnb.reports import ReportError, format_money, replacing, report
@@ -175,32 +181,57 @@ def test_xlsx_forecast_sheet_says_why_without_scikit_learn(small: Tables,
                                  "scikit-learn: pip install 'ppnb[ml]'")
 
 
+SECTIONS = ["Outstanding by age", "Largest balances", "Outstanding by age over time",
+            "Collection KPIs by month", "Roll rates", "Collection curves"]
+
+
 def test_html_is_self_contained_summary_first(small: Tables, out: Path) -> None:
     tables = small
     path = report(tables, out / "book.html", as_of="2025-06-30", generated_at=GENERATED)
     text = path.read_text(encoding="utf-8")
-    assert text.count('src="data:image/png;base64,') == 6
-    markup = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+                        text)
+    aged = aging(tables, AS_OF)
+    currencies = list(aged.totals["currency"])  # EUR, USD: one chart per section each
+    assert [alt for alt, _ in images] == [f"{s}, {c}" for s in SECTIONS for c in currencies]
+    for _, data in images:  # vector charts, 10 inches wide: they print at their own size
+        svg = base64.b64decode(data).decode()
+        assert svg.startswith("<?xml") and 'width="720pt"' in svg
+    markup = re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", text)
     assert not re.search(r"(https?:)?//\w", markup)  # no external URL of any kind
     assert "<link" not in text and "<script" not in text
-    aged = aging(tables, AS_OF)
+    assert "@page{size:A4 landscape" in text and "@media print" in text
     usd = aged.totals.set_index("currency").loc["USD"]
     assert format_money(usd["total"], "USD") in text
-    summary, detail = text.index("<h2>Summary</h2>"), text.index("Open invoices by customer")
-    assert summary < detail
+    summary, detail = text.index("Summary</h2>"), text.index("Open invoices by customer")
+    assert summary < text.index("<h2>By customer</h2>") < detail
+    assert "customer_name" not in markup  # the heading reads "By customer"
     for number in aged.detail["number"]:
         assert text.index(f"<td>{number}</td>") > detail
 
 
-def test_pdf_has_summary_then_customer_pages(small: Tables, out: Path) -> None:
+def test_pdf_has_one_page_size_and_the_summary_on_page_one(small: Tables, out: Path) -> None:
     path = report(small, out / "book.pdf", as_of=AS_OF, generated_at=GENERATED)
     reader = PdfReader(path)
-    assert len(reader.pages) >= 9  # parameters, totals, KPIs, 6 charts, customer detail
     assert reader.metadata.title == "Receivables as of 2025-06-30"
+    assert reader.metadata.creation_date.replace(tzinfo=dt.UTC) == GENERATED
+    a4 = (841.89, 595.28)  # landscape, in points
+    assert {tuple(round(float(v), 2) for v in page.mediabox[2:]) for page in reader.pages} == {a4}
     first = reader.pages[0].extract_text()
     assert "2025-06-30" in first and "due_date" in first
-    last = reader.pages[-1].extract_text()
-    assert "Open invoices by customer" in last
+    aged = aging(small, AS_OF)
+    assert "Totals per currency" in first and "Collection KPIs" in first
+    for total in aged.totals.to_dict("records"):
+        assert f"{format_money(total['total'], total['currency'])} {total['currency']}" in first
+    text = [page.extract_text() for page in reader.pages]
+    assert "Open invoices by customer" in "".join(text[1:])
+    assert all(f"page {n}" in page for n, page in enumerate(text, start=1))
+    letter = report(small, out / "letter.pdf", as_of=AS_OF, page_size="letter")
+    assert {tuple(float(v) for v in page.mediabox[2:]) for page in PdfReader(letter).pages} \
+        == {(792.0, 612.0)}
+    with pytest.raises(ReportError, match="page_size must be A4 or Letter"):
+        report(small, out / "legal.pdf", as_of=AS_OF, page_size="Legal")
+    assert not (out / "legal.pdf").exists()
 
 
 @pytest.mark.parametrize("name", ["book.docx", "book", "book.xlsx.bak"])
@@ -237,3 +268,152 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
         temporary.write_text("new")
     assert target.read_text() == "new"
     assert list(tmp_path.iterdir()) == [target]
+
+
+# --- what an analyst prints: column widths, page layout, the HTML in a browser ----------------
+
+
+def shown(cell: Any) -> str | None:
+    """A numeric or date cell as Excel shows it under its number format (None for text)."""
+    value, fmt = cell.value, cell.number_format
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M" if "hh" in fmt else "%Y-%m-%d")
+    if fmt == "0.0%":
+        return f"{value * 100:.1f}%"
+    match = re.fullmatch(r'#,##0(?:\.(0+))?(?: "(\w+)")?', fmt)
+    assert match, f"unexpected number format {fmt!r}"
+    places, currency = len(match.group(1) or ""), match.group(2)
+    return f"{value:,.{places}f}" + (f" {currency}" if currency else "")
+
+
+def column_width(sheet: Any, col: int) -> float:
+    """A column's width as written (Excel's default 8.43 when none was set)."""
+    for dimension in sheet.column_dimensions.values():
+        if dimension.min and dimension.min <= col <= dimension.max and dimension.customWidth:
+            return dimension.width
+    return 8.43
+
+
+def too_narrow(path: Path) -> list[str]:
+    """Every column of the workbook narrower than a number or date it shows (``###``)."""
+    found = []
+    for sheet in openpyxl.load_workbook(path).worksheets:
+        widest: dict[int, str] = {}
+        for row in sheet.iter_rows():
+            for cell in row:
+                text = shown(cell)
+                if text and len(text) > len(widest.get(cell.column, "")):
+                    widest[cell.column] = text
+        found += [f"{sheet.title}!{get_column_letter(col)}: {column_width(sheet, col):.1f} "
+                  f"wide for {text!r}" for col, text in widest.items()
+                  if column_width(sheet, col) < len(text)]
+    return found
+
+
+def huge_book() -> Tables:
+    """Amounts up to 1e12 in their currency, some paid in part, in three currencies."""
+    return flatten([
+        invoice("H-1", 10**14, invoice_date="2024-11-01", due_date="2024-12-01",
+                payments=[("2024-12-20", 12_345_678_901_23)], status="PARTIALLY_PAID"),
+        invoice("H-2", 10**12, currency="JPY", invoice_date="2025-03-01",
+                due_date="2025-04-01", email="jp@example.com", business="大阪商事株式会社"),
+        invoice("H-3", 999_999_999_999_99, currency="EUR", invoice_date="2025-06-01",
+                due_date="2025-07-01", email="eu@example.com"),
+        invoice("H-4", 1_00, invoice_date="2025-05-01", due_date="2025-05-31",
+                email="small@example.com"),
+    ])
+
+
+def test_xlsx_columns_are_as_wide_as_their_amounts(tables: Tables, tmp_path: Path) -> None:
+    demo = report(tables, tmp_path / "demo.xlsx", as_of=AS_OF)
+    assert too_narrow(demo) == []
+    huge = report(huge_book(), tmp_path / "huge.xlsx", as_of=AS_OF)
+    assert too_narrow(huge) == []
+    workbook = openpyxl.load_workbook(huge)
+    values = {shown(c) for row in workbook["Detail"].iter_rows() for c in row}
+    assert {"1,000,000,000,000.00 USD", "1,000,000,000,000 JPY", "999,999,999,999.99 EUR"} \
+        <= values
+    assert "By customer" in [c.value for row in workbook["Summary"].iter_rows() for c in row]
+
+
+def test_the_width_check_sees_a_narrow_column(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(tmp_path / "narrow.xlsx"))
+    sheet = workbook.add_worksheet()
+    sheet.write_number(0, 0, 1e12, workbook.add_format({"num_format": '#,##0.00 "USD"'}))
+    sheet.set_column(0, 0, 10.7)  # the width the issue saw
+    workbook.close()
+    assert too_narrow(tmp_path / "narrow.xlsx") == [
+        "Sheet1!A: 11.4 wide for '1,000,000,000,000.00 USD'"]
+
+
+def long_customer_book() -> Tables:
+    """One customer with 130 open invoices (three pages of them) among a few small ones."""
+    docs = [invoice(f"L-{k:03d}", 1000 + k, invoice_date="2025-01-15", due_date="2025-02-14",
+                    email="long@example.com", business="Longtable & Sons <Ltd>")
+            for k in range(130)]
+    docs += [invoice(f"S-{k}-{j}", 5000 * (k + 1), currency=("USD", "EUR")[k % 2],
+                     invoice_date="2025-05-01", due_date="2025-05-31",
+                     email=f"small{k}@example.com", business=f"Small Shop {k}")
+             for k in range(12) for j in range(k % 4 + 1)]
+    return flatten(docs)
+
+
+def test_pdf_tables_repeat_their_headers_and_keep_titles_with_rows(tmp_path: Path) -> None:
+    path = report(long_customer_book(), tmp_path / "long.pdf", as_of=AS_OF)
+    pages = [page.extract_text().splitlines() for page in PdfReader(path).pages]
+    start = next(i for i, lines in enumerate(pages) if "Open invoices by customer" in lines)
+    titles, continued = 0, 0
+    for lines in pages[start:]:
+        rows = [i for i, line in enumerate(lines) if re.match(r"[LS]-\d", line)]
+        heads = [i for i, line in enumerate(lines) if " · open: " in line]
+        assert rows and heads and heads[0] < rows[0]  # a page of rows starts with a title
+        for title in heads:  # ... then the header, then at least one invoice row
+            assert lines[title + 1] == "Number", lines[title:title + 3]
+            assert any(row > title for row in rows), "a title alone at the page's foot"
+        titles += len(heads)
+        continued += sum("Longtable & Sons <Ltd> (long@example.com) · open: " in lines[h]
+                         for h in heads)  # its markup shown as text, not read as markup
+    assert continued >= 3  # the long customer's title and header on each of its pages
+    assert titles >= 13
+
+
+def test_pdf_pages_rendered_for_people_to_look_at(tables: Tables, tmp_path: Path) -> None:
+    path = report(tables, tmp_path / "book.pdf", as_of=AS_OF, generated_at=GENERATED)
+    count = len(PdfReader(path).pages)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("report-page-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "page")],
+                   check=True, timeout=300)
+    for rendered in sorted(tmp_path.glob("page-*.png")):
+        number = int(rendered.stem.rsplit("-", 1)[1])
+        rendered.replace(SCREENSHOTS / f"report-page-{number}.png")
+    shots = sorted(SCREENSHOTS.glob("report-page-*.png"))
+    assert len(shots) == count and all(p.read_bytes()[:4] == b"\x89PNG" for p in shots)
+
+
+def test_html_fits_the_window_and_prints_on_a4(small: Tables, tmp_path: Path) -> None:
+    path = report(small, tmp_path / "book.html", as_of=AS_OF, generated_at=GENERATED)
+    outside: list[tuple[str, str]] = []
+    with loopback_page(tmp_path, outside) as page:
+        page.set_viewport_size({"width": 800, "height": 900})
+        page.set_content(path.read_text(encoding="utf-8"), wait_until="load")
+        # a narrow window: the page never scrolls sideways (a wide table scrolls in its box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 800
+        loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth)")
+        assert loaded
+        screenshot(page, "report-html")
+        # printed: A4 landscape less 12 mm margins is 273 mm, 1032 CSS pixels
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 1032, "height": 700})
+        right = page.evaluate("Math.max(...[...document.body.querySelectorAll('*')]"
+                              ".map(e => e.getBoundingClientRect().right))")
+        assert right <= 1032
+        printed = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+    assert outside == []
+    assert {tuple(round(float(v)) for v in p.mediabox[2:]) for p in printed.pages} == {(842, 595)}
+    assert len(printed.pages) >= 8

@@ -15,30 +15,43 @@ in the format its path's suffix names:
     number format and decimals (JPY none); every header row is frozen and every table has an
     autofilter.
 ``.html``
-    One file with nothing external: the summary first (totals, KPIs, the charts as inline
-    base64 PNGs), then each customer's open invoices.
-``.pdf`` (matplotlib's PdfPages, no other dependency)
-    The summary pages first (parameters and totals, charts, KPIs), then each customer's
-    open invoices.
+    One file with nothing external: the summary first (parameters, totals, KPIs turned on
+    their side, the charts as SVG images), then the groups and each customer's open
+    invoices. It fits the window (a wide table scrolls inside its own box) and prints on
+    the report's page size, landscape, with table headers repeated and no heading left at a
+    page's foot.
+``.pdf`` (reportlab)
+    Every page the same size (``page_size``: A4 or Letter, landscape). Page 1 carries the
+    title, the parameters, the totals per currency and the KPIs; then each chart, one per
+    currency at its own size (text 9 pt or more); then the groups and each customer's open
+    invoices as real tables whose header row (and customer heading) repeats on every page
+    they run on to. Text from the data is drawn in DejaVu Sans, with control characters
+    shown as escapes.
 
 Amounts are exact: every cell comes from one int64 minor-unit value through
 :func:`ppnb.money.from_minor`, never from a float sum (Excel stores numbers as doubles, so a
 cell holds the double nearest that exact Decimal). Different currencies are never added.
 
 The file appears complete or not at all: it is written to a hidden temporary file beside
-``path`` and renamed over it at the end. An unsupported suffix or a missing directory is
-refused before anything is computed or written.
+``path`` and renamed over it at the end. An unsupported suffix, page size or a missing
+directory is refused before anything is computed or written.
+
+Names in the data are only ever data: HTML escapes them, xlsx stores them as strings (never
+formulas), the PDF escapes its markup, and :func:`csv_safe` neutralises text that a
+spreadsheet would run as a formula before anything is written as CSV.
 
 :func:`write_worklist` writes :func:`ppnb.analysis.worklist` as a collector's sheet.
 """
 
 from __future__ import annotations
 
-from ._book import KPI_DAYS
+from ..display import format_money
+from ._book import KPI_DAYS, PAGE_SIZES
+from ._csv import FORMULA_STARTS, csv_safe, neutralise
 from ._files import ReportError, check_target, replacing
 from ._report import FORMATS, report
-from ._tables import format_money
 from ._worklist import write_worklist
 
-__all__ = ["FORMATS", "KPI_DAYS", "ReportError", "check_target", "format_money", "replacing",
-           "report", "write_worklist"]
+__all__ = ["FORMATS", "FORMULA_STARTS", "KPI_DAYS", "PAGE_SIZES", "ReportError",
+           "check_target", "csv_safe", "format_money", "neutralise", "replacing", "report",
+           "write_worklist"]

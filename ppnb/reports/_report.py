@@ -7,16 +7,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis import (
-    DEFAULT_BUCKETS,
-)
+from ..analysis import DEFAULT_BUCKETS
 from ..analysis._common import as_date
 from ..frames import Tables
-from ._book import KPI_DAYS, _collect
+from ._book import KPI_DAYS, PAGE_SIZES, collect
 from ._files import ReportError, check_target, replacing
-from ._html import _write_html
-from ._pdf import _write_pdf
-from ._xlsx import _write_xlsx
+from ._html import write_html
+from ._pdf import write_pdf
+from ._xlsx import write_xlsx
 
 #: Suffixes :func:`report` writes.
 FORMATS = (".xlsx", ".html", ".pdf")
@@ -35,6 +33,7 @@ def report(
     kpi_end: DateLike | None = None,
     source: str = "",
     generated_at: dt.datetime | None = None,
+    page_size: str = "A4",
 ) -> Path:
     """Write a receivables report as of a date: ``.xlsx``, ``.html`` or ``.pdf`` by suffix.
 
@@ -60,6 +59,9 @@ def report(
     generated_at
         Printed as the generation time; default: the machine's current UTC time (metadata
         only, nothing is computed from it).
+    page_size
+        ``"A4"`` (default) or ``"Letter"``: every page of the PDF, landscape, and the page
+        the HTML asks for when printed.
 
     Returns
     -------
@@ -70,12 +72,15 @@ def report(
     ------
     ReportError
         For a suffix other than ``.xlsx``, ``.html``, ``.pdf``, a directory that does not
-        exist, or a KPI period that ends before it starts; raised before anything is
-        written.
+        exist, a KPI period that ends before it starts, or another page size; raised
+        before anything is written.
     ppnb.analysis.AnalysisError
         For a malformed date, basis or buckets (also a ``ValueError``).
     """
     target = check_target(path, FORMATS, "a report")
+    paper = next((p for p in PAGE_SIZES if p.lower() == str(page_size).lower()), None)
+    if paper is None:
+        raise ReportError(f"page_size must be {' or '.join(PAGE_SIZES)}, not {page_size!r}")
     day = as_date(as_of, "as_of")
     end = as_date(kpi_end, "kpi_end") if kpi_end is not None else day
     start = as_date(kpi_start, "kpi_start") if kpi_start is not None else \
@@ -85,9 +90,9 @@ def report(
     stamp = generated_at or dt.datetime.now(dt.UTC)
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(dt.UTC)
-    book = _collect(tables, as_of=day, basis=basis, buckets=buckets, kpi_start=start,
-                    kpi_end=end, source=source, generated_at=stamp)
-    writer = {".xlsx": _write_xlsx, ".html": _write_html, ".pdf": _write_pdf}
+    book = collect(tables, as_of=day, basis=basis, buckets=buckets, kpi_start=start,
+                   kpi_end=end, source=source, generated_at=stamp, page_size=paper)
+    writer = {".xlsx": write_xlsx, ".html": write_html, ".pdf": write_pdf}
     with replacing(target) as temporary:
         writer[target.suffix.lower()](book, temporary)
     return target

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._files import check_target, replacing
 from ._tables import Column
-from ._xlsx import _Formats, _write_frame
+from ._xlsx import Cells, write_frame
 
 _WORKLIST_COLUMNS: list[Column] = [
     ("Rank", "rank", "int"), ("Number", "number", "text"), ("Customer", "customer", "text"),
@@ -17,8 +17,8 @@ _WORKLIST_COLUMNS: list[Column] = [
     ("Outstanding", "outstanding_minor", "money"), ("Due date", "due_date", "date"),
     ("Days past due", "days_past_due", "int"), ("Bucket", "bucket", "text"),
     ("Reminders sent", "reminders_sent", "int"), ("Last reminder", "last_reminder", "date"),
-    ("Expected payment", "expected_date", "date"), ("P(late)", "p_late", "pct"),
-    ("Risk", "risk", "pct"), ("Cost of waiting", "cost_minor", "money"),
+    ("Expected payment", "expected_date", "date"), ("P(late)", "p_late", "share"),
+    ("Risk", "risk", "share"), ("Cost of waiting", "cost_minor", "money"),
     ("Reason", "reason", "text"), ("Invoice id", "invoice_id", "text"),
     ("Contacted", "contacted", "text"), ("Notes", "notes", "text"),
 ]
@@ -44,12 +44,14 @@ def write_worklist(worklist: pd.DataFrame, path: str | os.PathLike[str]) -> Path
     frame = worklist.assign(contacted="", notes="")
     with replacing(target) as temporary:
         workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
-        formats = _Formats(workbook)
+        cells = Cells(workbook)
         sheet = workbook.add_worksheet("Worklist")
-        sheet.write_string(0, 0, f"Worklist as of {as_of}: open invoices by expected cost of "
-                           "waiting (outstanding × risk)", formats("title"))
-        _write_frame(sheet, 2, frame, _WORKLIST_COLUMNS, formats)
-        sheet.set_column(15, 15, 60)  # the reason
+        cells.text(sheet, 0, 0, f"Worklist as of {as_of}: open invoices by expected cost of "
+                   "waiting (outstanding × risk)", "title", fit=False)
+        write_frame(sheet, 2, frame, _WORKLIST_COLUMNS, cells)
+        cells.size_columns()
+        notes = len(_WORKLIST_COLUMNS) - 1
+        sheet.set_column(notes, notes, 40)  # room for the collector's notes
         sheet.freeze_panes(3, 2)
         workbook.close()
     return target

@@ -1,4 +1,5 @@
-"""The Excel workbook (xlsxwriter)."""
+"""The Excel workbook (xlsxwriter): every table with its amounts in their currency's number
+format, and every column as wide as what it shows."""
 
 from __future__ import annotations
 
@@ -10,152 +11,193 @@ import pandas as pd
 from matplotlib.colors import to_hex
 
 from .. import plots
-from ..analysis import (
-    RollRates,
-)
+from ..analysis import RollRates
+from ..display import cell_text
 from ..money import decimals, from_minor
-from ._book import _Book
-from ._tables import _KPI_COLUMNS, Column, _detail_columns, _shares, _summary_columns
+from ._book import Book
+from ._tables import (
+    DETAIL_COLUMNS,
+    KPI_COLUMNS,
+    Column,
+    group_heading,
+    is_missing,
+    summary_columns,
+)
+
+_WIDEST = 60  # characters: a longer text column stays this wide (its cells clip, never ###)
+_NARROWEST = 8
 
 
-class _Formats:
-    """xlsxwriter formats, one per currency and kind, created once."""
+def _width(text: str) -> float:
+    """A column width (Excel's unit: one digit of the default font) that shows ``text``:
+    letters and signs run wider than digits, so 10% more, plus the cell's padding."""
+    return min(len(text) * 1.1 + 2, _WIDEST)
+
+
+class Cells:
+    """Writes cells with one format per kind and currency, and keeps each column's widest
+    text, so :meth:`size_columns` can make every column as wide as what it shows (Excel and
+    LibreOffice show ``###`` for a number wider than its column)."""
 
     def __init__(self, workbook: Any) -> None:
         self.workbook = workbook
-        self.cache: dict[tuple[str, str | None], Any] = {}
+        self._formats: dict[tuple[str, str | None], Any] = {}
+        self._widths: dict[tuple[str, int], float] = {}
+        self._sheets: dict[str, Any] = {}
 
-    def __call__(self, kind: str, currency: str | None = None) -> Any:
+    def format(self, kind: str, currency: str | None = None) -> Any:
+        """The cell format of ``kind`` (a display kind, or header, title, bold)."""
         key = (kind, currency if kind == "money" else None)
-        if key not in self.cache:
+        if key not in self._formats:
             spec: dict[str, Any] = {
                 "header": {"bold": True, "bg_color": "#DDE4EE", "border": 1,
                            "text_wrap": True, "valign": "top"},
                 "title": {"bold": True, "font_size": 13},
                 "bold": {"bold": True},
                 "date": {"num_format": "yyyy-mm-dd"},
+                "datetime": {"num_format": "yyyy-mm-dd hh:mm"},
                 "int": {"num_format": "#,##0"},
-                "days": {"num_format": "#,##0.0"},
+                "number": {"num_format": "#,##0.0"},
                 "pct": {"num_format": "0.0%"},
-                "text": {},
+                "share": {"num_format": "0.0%"},
             }.get(kind, {})
             if kind == "money":
                 places = decimals(str(currency))
                 spec = {"num_format": "#,##0" + ("." + "0" * places if places else "")
                         + f' "{currency}"'}
-            self.cache[key] = self.workbook.add_format(spec)
-        return self.cache[key]
+            self._formats[key] = self.workbook.add_format(spec)
+        return self._formats[key]
+
+    def value(self, sheet: Any, row: int, col: int, value: Any, kind: str,
+              currency: str | None = None) -> None:
+        """One value as its kind: money exact in its currency's format, a 0–100 percent as a
+        fraction under Excel's percent format, a date as a date, text as text (never a
+        formula, whatever it starts with)."""
+        if is_missing(value):
+            sheet.write_blank(row, col, None, self.format(kind, currency))
+            return
+        if kind == "money":
+            sheet.write_number(row, col, float(from_minor(int(value), str(currency))),
+                               self.format(kind, currency))
+        elif kind in ("date", "datetime"):
+            stamp = pd.Timestamp(value)
+            stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+            sheet.write_datetime(row, col, stamp.to_pydatetime(), self.format(kind))
+        elif kind in ("int", "number", "share"):
+            sheet.write_number(row, col, float(value), self.format(kind))
+        elif kind == "pct":
+            sheet.write_number(row, col, float(value) / 100, self.format(kind))
+        else:
+            sheet.write_string(row, col, str(value))
+        self._fit(sheet, col, cell_text(value, kind, currency))
+
+    def text(self, sheet: Any, row: int, col: int, text: str, style: str | None = None, *,
+             fit: bool = True) -> None:
+        """A string cell (``style``: header, title or bold); ``fit=False`` for a title that
+        may run on over the empty cells beside it."""
+        sheet.write_string(row, col, text, self.format(style) if style else None)
+        if fit:  # a header wraps between words: its longest word must fit
+            self._fit(sheet, col, max(text.split(), key=len, default="")
+                      if style == "header" else text)
+
+    def _fit(self, sheet: Any, col: int, text: str) -> None:
+        key = (sheet.name, col)
+        self._sheets[sheet.name] = sheet
+        self._widths[key] = max(self._widths.get(key, _NARROWEST), _width(text))
+
+    def size_columns(self) -> None:
+        """Make every column written through these cells as wide as its widest text."""
+        for (name, col), width in self._widths.items():
+            self._sheets[name].set_column(col, col, width)
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: Any, kind: str, currency: str | None,
-                formats: _Formats) -> None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        sheet.write_blank(row, col, None, formats(kind, currency))
-    elif kind == "money":
-        sheet.write_number(row, col, float(from_minor(int(value), str(currency))),
-                           formats(kind, currency))
-    elif kind == "date":
-        sheet.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), formats(kind))
-    elif kind in ("int", "days", "pct"):
-        sheet.write_number(row, col, float(value), formats(kind))
-    else:
-        sheet.write_string(row, col, str(value))
-
-
-def _write_frame(sheet: Any, top: int, frame: pd.DataFrame, columns: Sequence[Column],
-                 formats: _Formats, *, autofilter: bool = True) -> int:
+def write_frame(sheet: Any, top: int, frame: pd.DataFrame, columns: Sequence[Column],
+                cells: Cells, *, autofilter: bool = True) -> int:
     """Write a header row at ``top`` and one row per frame row; returns the next free row."""
     for col, (header, _, _) in enumerate(columns):
-        sheet.write_string(top, col, header, formats("header"))
+        cells.text(sheet, top, col, header, "header")
     currency = frame["currency"].tolist() if "currency" in frame.columns else [None] * len(frame)
-    for i, (values, cur) in enumerate(zip(frame.itertuples(index=False), currency,
-                                          strict=True)):
-        row = dict(zip(frame.columns, values, strict=True))
-        for col, (_, name, kind) in enumerate(columns):
-            _write_cell(sheet, top + 1 + i, col, row[name], kind, cur, formats)
+    values = [frame[name].tolist() for _, name, _ in columns]
+    for i in range(len(frame)):
+        for col, (column, (_, _, kind)) in enumerate(zip(values, columns, strict=True)):
+            cells.value(sheet, top + 1 + i, col, column[i], kind, currency[i])
     if autofilter:
         sheet.autofilter(top, 0, top + max(len(frame), 1), len(columns) - 1)
-    for col, (header, _, kind) in enumerate(columns):
-        sheet.set_column(col, col, max(10, min(28, len(header) + 2)) if kind != "text" else 16)
     return top + 2 + len(frame)
 
 
-def _write_xlsx(book: _Book, path: Path) -> None:
+def write_xlsx(book: Book, path: Path) -> None:
+    """The workbook: Parameters, Summary, Detail, KPIs, Roll rates, Forecast and Charts."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
-    workbook.set_properties({"title": f"Receivables as of {book.as_of}",
+    workbook.set_properties({"title": book.title,
                              "created": book.generated_at.replace(tzinfo=None)})
-    formats = _Formats(workbook)
+    cells = Cells(workbook)
     labels = book.labels
     aged = book.aging
 
     sheet = workbook.add_worksheet("Parameters")
-    sheet.write_row(0, 0, ["Parameter", "Value"], formats("header"))
+    cells.text(sheet, 0, 0, "Parameter", "header")
+    cells.text(sheet, 0, 1, "Value", "header")
     for row, (name, value) in enumerate(book.parameters(), start=1):
-        sheet.write_string(row, 0, name, formats("bold"))
-        sheet.write_string(row, 1, value)
-    sheet.set_column(0, 0, 16)
-    sheet.set_column(1, 1, 48)
+        cells.text(sheet, row, 0, name, "bold")
+        cells.text(sheet, row, 1, value)
     sheet.freeze_panes(1, 0)
 
     sheet = workbook.add_worksheet("Summary")
-    sheet.write_string(0, 0, f"Receivables aging as of {book.as_of} ({book.basis} basis)",
-                       formats("title"))
-    sheet.write_string(1, 0, "Totals per currency", formats("bold"))
-    totals = _shares(aged.totals, labels)
-    total_columns = _summary_columns(book, [])
-    _write_frame(sheet, 2, totals, total_columns, formats, autofilter=False)
-    top = 2 + len(totals) + 2
-    sheet.write_string(top, 0, f"By {', '.join(aged.by) or 'currency'}", formats("bold"))
+    cells.text(sheet, 0, 0, f"Receivables aging as of {book.as_of} ({book.basis} basis)",
+               "title", fit=False)
+    cells.text(sheet, 1, 0, "Totals per currency", "bold", fit=False)
+    write_frame(sheet, 2, aged.totals, summary_columns(labels, []), cells, autofilter=False)
+    top = 2 + len(aged.totals) + 2
+    cells.text(sheet, top, 0, group_heading(aged.by), "bold", fit=False)
     keys = [k for k in aged.by if k != "currency"]
-    groups = _shares(aged.summary.sort_values(["currency", "total"],
-                                              ascending=[True, False]), labels)
-    _write_frame(sheet, top + 1, groups, _summary_columns(book, keys), formats)
+    groups = aged.summary.sort_values(["currency", "total"], ascending=[True, False])
+    write_frame(sheet, top + 1, groups, summary_columns(labels, keys), cells)
     sheet.freeze_panes(top + 2, len(keys))
 
     sheet = workbook.add_worksheet("Detail")
     detail = aged.detail.sort_values(["currency", "customer", "due_date"])
-    _write_frame(sheet, 0, detail, _detail_columns(), formats)
+    write_frame(sheet, 0, detail, DETAIL_COLUMNS, cells)
     sheet.freeze_panes(1, 1)
 
     sheet = workbook.add_worksheet("KPIs")
-    _write_frame(sheet, 0, book.kpis, _KPI_COLUMNS, formats)
+    write_frame(sheet, 0, book.kpis, KPI_COLUMNS, cells)
     sheet.freeze_panes(1, 1)
 
-    _write_roll_sheet(workbook.add_worksheet("Roll rates"), book, formats)
-    _write_forecast_sheet(workbook, workbook.add_worksheet("Forecast"), book, formats)
+    _write_roll_sheet(workbook.add_worksheet("Roll rates"), book, cells)
+    _write_forecast_sheet(workbook, workbook.add_worksheet("Forecast"), book, cells)
 
     charts = workbook.add_worksheet("Charts")
-    _add_charts(workbook, charts, totals, labels, book)
+    _add_charts(workbook, charts, aged.totals, labels, book)
+    cells.size_columns()
     workbook.close()
 
 
-def _write_roll_sheet(sheet: Any, book: _Book, formats: _Formats) -> None:
+def _write_roll_sheet(sheet: Any, book: Book, cells: Cells) -> None:
     """Per currency: amounts moving between buckets from one month end to the next, the same
     as rates, and the expected collection per bucket."""
     if book.roll is None or book.roll.amounts.empty:
-        sheet.write_string(0, 0, "Roll rates need at least two month ends of history before "
-                                 f"{book.as_of}.")
+        cells.text(sheet, 0, 0, "Roll rates need at least two month ends of history before "
+                   f"{book.as_of}.", fit=False)
         return
     roll = book.roll
     row = 0
-    sheet.write_string(row, 0, "From → to (next month end)", formats("header"))
+    cells.text(sheet, row, 0, "From → to (next month end)", "header")
     sheet.freeze_panes(1, 0)
     row = 2
     for currency in [str(c) for c in roll.amounts.index.get_level_values(0).unique()]:
         amounts = roll.amounts.xs(currency, level=0)
         rates = roll.rates.xs(currency, level=0)
         blocks = [(f"{currency}: amounts", "from \\ to", amounts, "money"),
-                  (f"{currency}: rates", "from \\ to", rates, "pct")]
+                  (f"{currency}: rates", "from \\ to", rates, "share")]
         expected = _expected(roll, currency)
         if expected is not None:
             blocks.append((f"{currency}: expected collection per bucket", "bucket", expected,
-                           "pct"))
+                           "share"))
         for title, corner, block, kind in blocks:
-            row = _write_block(sheet, row, title, corner, block, kind, currency, formats)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 12, 14)
+            row = _write_block(sheet, row, title, corner, block, kind, currency, cells)
 
 
 _FORECAST_COLUMNS: list[Column] = [
@@ -169,18 +211,17 @@ _FORECAST_COLUMNS: list[Column] = [
 ]
 
 
-def _write_forecast_sheet(workbook: Any, sheet: Any, book: _Book, formats: _Formats) -> None:
+def _write_forecast_sheet(workbook: Any, sheet: Any, book: Book, cells: Cells) -> None:
     """The weekly cash forecast per currency, then a chart of cumulative collections with
     the band for each currency."""
     forecast = book.forecast()
     if isinstance(forecast, str):
-        sheet.write_string(0, 0, forecast)
+        cells.text(sheet, 0, 0, forecast, fit=False)
         return
-    sheet.write_string(0, 0, f"Cash forecast from the invoices open on {book.as_of}: "
-                       "expected collections per week, with an 80% band (10th to 90th "
-                       "percentile of 2,000 simulated futures; invoices drawn independently)",
-                       formats("bold"))
-    _write_frame(sheet, 2, forecast, _FORECAST_COLUMNS, formats)
+    cells.text(sheet, 0, 0, f"Cash forecast from the invoices open on {book.as_of}: "
+               "expected collections per week, with an 80% band (10th to 90th percentile of "
+               "2,000 simulated futures; invoices drawn independently)", "bold", fit=False)
+    write_frame(sheet, 2, forecast, _FORECAST_COLUMNS, cells)
     sheet.freeze_panes(3, 1)
     first = 3  # the first data row (0-based) below the header at row 2
     for i, currency in enumerate(dict.fromkeys(forecast["currency"])):
@@ -202,18 +243,18 @@ def _write_forecast_sheet(workbook: Any, sheet: Any, book: _Book, formats: _Form
 
 
 def _write_block(sheet: Any, row: int, title: str, corner: str, block: pd.DataFrame, kind: str,
-                 currency: str, formats: _Formats) -> int:
+                 currency: str, cells: Cells) -> int:
     """A titled table with its index as the first column; returns the row after the gap."""
-    sheet.write_string(row, 0, title, formats("bold"))
+    cells.text(sheet, row, 0, title, "bold", fit=False)
     row += 1
-    sheet.write_string(row, 0, corner, formats("header"))
+    cells.text(sheet, row, 0, corner, "header")
     for col, name in enumerate(block.columns, start=1):
-        sheet.write_string(row, col, str(name), formats("header"))
+        cells.text(sheet, row, col, str(name), "header")
     for state, values in block.iterrows():
         row += 1
-        sheet.write_string(row, 0, str(state), formats("bold"))
+        cells.text(sheet, row, 0, str(state), "bold")
         for col, value in enumerate(values, start=1):
-            _write_cell(sheet, row, col, value, kind, currency, formats)
+            cells.value(sheet, row, col, value, kind, currency)
     return row + 2
 
 
@@ -226,7 +267,7 @@ def _expected(roll: RollRates, currency: str) -> pd.DataFrame | None:
 
 
 def _add_charts(workbook: Any, sheet: Any, totals: pd.DataFrame, labels: Sequence[str],
-                book: _Book) -> None:
+                book: Book) -> None:
     """Native Excel charts over the Summary sheet's totals block (rows 3.. of Summary)."""
     if totals.empty:
         sheet.write_string(0, 0, f"Nothing outstanding as of {book.as_of}.")
