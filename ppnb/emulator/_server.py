@@ -70,9 +70,10 @@ class Emulator:
         Retry schedule of webhook deliveries (tests shorten it).
     summaries
         How list and search items look. ``False`` (default): list returns whole invoices, and
-        search without ``fields`` everything but the collections. ``True``: as in PayPal's
-        saved responses, summaries (no items, no transactions, ``metadata.create_time``
-        only) unless a search's ``fields`` asks for collections. ``"always"``: summaries
+        search PayPal's summaries with the invoice's times and term type added (and the
+        collections ``fields`` asks for). ``True``: as in PayPal's saved responses, summaries
+        (no items, no transactions, ``metadata.create_time`` only) unless a search's
+        ``fields`` asks for collections. ``"always"``: summaries
         even then, like a server that ignores ``fields``. Changeable while serving
         (:meth:`set_summaries`, ``POST /_emulator/settings``).
 

@@ -24,8 +24,10 @@ Rules (from PayPal's API reference, and the emulator's documented choices):
 * Invoice numbers are unique per merchant; the next number increments the last one.
 * The primary recipient's email can change at most twice in 72 hours.
 * Search: every filter must match; text filters match whole values, case-insensitively;
-  results are newest first (creation order, descending). With :attr:`Invoicing.summaries`
-  on, list and search items are PayPal's summaries (:func:`._shape.paypal_summary`).
+  results are newest first (creation order, descending). Results are PayPal's summaries
+  (:func:`._shape.paypal_summary`) plus the invoice's times and term type, and the
+  collections ``fields`` asks for (all of them: whole invoices). With
+  :attr:`Invoicing.summaries` on, list and search items are exactly PayPal's summaries.
 * Responses have PayPal's real shape (:mod:`._shape`): negative discounts, tax ids, the extra
   detail and metadata fields.
 * Webhooks: every change to an invoice emits its ``INVOICING.INVOICE.*`` event in the
@@ -74,10 +76,11 @@ RECIPIENT_WINDOW = dt.timedelta(hours=72)
 SENT_STATES = ("SENT", "UNPAID", "PARTIALLY_PAID")
 PAID_STATES = ("PAID", "MARKED_AS_PAID", "PARTIALLY_PAID")
 REFUNDED_STATES = ("REFUNDED", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED")
-#: How list and search items look: ``off`` (whole invoices for list; search without
-#: ``fields`` drops only the collections), ``on`` (PayPal's summaries unless a search's
-#: ``fields`` asks for collections) or ``always`` (summaries even then: a server that ignores
-#: ``fields``, the worst case a client must survive).
+#: How list and search items look: ``off`` (whole invoices for list; search: PayPal's
+#: summaries plus the invoice's times and term type, and the collections ``fields`` asks
+#: for), ``on`` (exactly PayPal's summaries unless a search's ``fields`` asks for
+#: collections) or ``always`` (summaries even then: a server that ignores ``fields``, the
+#: worst case a client must survive).
 SUMMARY_MODES = ("off", "on", "always")
 UPDATABLE = ("DRAFT", "SCHEDULED", "SENT", "UNPAID", "PARTIALLY_PAID")
 COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
@@ -930,7 +933,8 @@ class Invoicing:
             if brief:
                 docs = [_dumps(paypal_summary(orjson.loads(d))) for d in docs]
             elif column == "summary" and fields:
-                docs = [_dumps(_summary(orjson.loads(d), keep=fields)) for d in docs]
+                docs = [_dumps(_summary(orjson.loads(d), keep=fields,
+                                        times=self.summaries == "off")) for d in docs]
         more = len(seqs) > offset + page_size
         return docs, (len(seqs) if total_required else None), more
 
@@ -1325,18 +1329,21 @@ def _set_balances(doc: dict[str, Any], internal: dict[str, Any] | None = None) -
         doc["status"] = "PARTIALLY_PAID"
 
 
-def _summary(doc: dict[str, Any], keep: set[str] = frozenset()) -> dict[str, Any]:
-    """The search view of an invoice: collections only when asked for in ``fields``."""
-    out = dict(doc)
-    if "items" not in keep:
-        out.pop("items", None)
-    if "additional_recipients_info" not in keep:
-        out.pop("additional_recipients", None)
-    if "attachments" not in keep and "attachments" in doc["detail"]:
-        out["detail"] = {k: v for k, v in doc["detail"].items() if k != "attachments"}
+def _summary(doc: dict[str, Any], keep: set[str] = frozenset(), *, times: bool = True
+             ) -> dict[str, Any]:
+    """The search view of an invoice: PayPal's summary (with the invoice's times and term
+    type unless ``times`` is false, see :func:`._shape.paypal_summary`) and the collections
+    asked for in ``fields``."""
+    out = paypal_summary(doc, times=times)
+    if "items" in keep and "items" in doc:
+        out["items"] = doc["items"]
     for key in ("payments", "refunds"):
-        if key not in keep and key in out:
-            out[key] = {k: v for k, v in out[key].items() if k != "transactions"}
+        if key in keep and key in doc:
+            out[key] = doc[key]
+    if "additional_recipients_info" in keep and "additional_recipients" in doc:
+        out["additional_recipients"] = doc["additional_recipients"]
+    if "attachments" in keep and "attachments" in doc["detail"]:
+        out["detail"] = {**out["detail"], "attachments": doc["detail"]["attachments"]}
     return out
 
 

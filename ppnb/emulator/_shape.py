@@ -33,6 +33,8 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 #: The ``detail`` fields PayPal's summaries keep (besides ``payment_term`` and ``metadata``).
 _SUMMARY_DETAIL = ("reference", "currency_code", "note", "memo", "invoice_number",
                    "invoice_date", "viewed_by_recipient", "group_draft")
+_TIMES = frozenset({"create_time", "last_update_time", "first_sent_time", "last_sent_time",
+                    "cancel_time"})
 
 
 def _tax_id(invoice_id: str, where: str) -> str:
@@ -74,15 +76,23 @@ def shape(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def paypal_summary(doc: dict[str, Any]) -> dict[str, Any]:
+def paypal_summary(doc: dict[str, Any], *, times: bool = False) -> dict[str, Any]:
     """An invoice as PayPal's list and search responses show it when no collection is asked
-    for: the fields of its saved responses, nothing else."""
+    for: the fields of its saved responses, nothing else.
+
+    ``times`` keeps what those responses leave out but an invoices table needs: the term type
+    and every time of ``detail.metadata`` (sent, updated, cancelled); the emulator's default
+    search view, so that a table of invoices needs no other read.
+    """
     detail = doc["detail"]
     brief: dict[str, Any] = {k: detail[k] for k in _SUMMARY_DETAIL if k in detail}
     term = detail.get("payment_term") or {}
-    if "due_date" in term:
-        brief["payment_term"] = {"due_date": term["due_date"]}
-    brief["metadata"] = {"create_time": detail["metadata"]["create_time"]}
+    kept = ("term_type", "due_date") if times else ("due_date",)
+    if any(k in term for k in kept):
+        brief["payment_term"] = {k: term[k] for k in kept if k in term}
+    metadata = detail["metadata"]
+    brief["metadata"] = {k: v for k, v in metadata.items() if k in _TIMES} if times else {
+        "create_time": metadata["create_time"]}
     out: dict[str, Any] = {"id": doc["id"], "status": doc["status"], "detail": brief}
     if doc.get("primary_recipients"):
         out["primary_recipients"] = doc["primary_recipients"]
