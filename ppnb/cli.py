@@ -3,15 +3,20 @@
 ``ppnb emulator serve`` runs the PayPal Invoicing v2 emulator in the foreground;
 ``ppnb seed`` fills the book ``ppnb.connect()`` reaches with demo or sample invoices;
 ``ppnb pull``, ``ppnb aging``, ``ppnb kpis`` and ``ppnb report`` fetch that book (or read a
-snapshot) and export or analyse it; ``ppnb dunning run`` sends the day's reminders of a
-dunning policy; ``ppnb webhooks listen`` receives webhook events; and
-``ppnb lab`` opens the notebooks on a seeded emulator (``make run``). Secrets are never
-printed: the full credentials go to an env file readable only by you.
+snapshot) and export or analyse it, as of the book's today unless told otherwise;
+``ppnb dunning run`` sends the day's reminders of a dunning policy; ``ppnb webhooks listen``
+receives webhook events; ``ppnb lab`` opens the notebooks on a seeded emulator
+(``make run``); and ``ppnb dashboard`` serves one page over the same book. Which book a verb
+reads is said on stderr, so stdout carries only data. Secrets are never printed: the full
+credentials go to an env file readable only by you. Text from the book is never run: CSV
+cells that a spreadsheet would read as formulas are neutralised, and terminal tables show
+control characters as escapes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -212,8 +217,11 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    """The client for ``--url`` / ``--env-file``, else whatever ``ppnb.connect()`` reaches."""
-    from .client import connect
+    """The client for ``--url`` / ``--env-file``, else whatever ``ppnb.connect()`` reaches:
+    by default the embedded emulator over the book ``ppnb lab`` serves
+    (:func:`ppnb.lab.book_path`). Says which on stderr."""
+    from .client import ENVIRONMENTS, connect
+    from .lab import book_path
 
     settings = _read_env_file(args.env_file) if args.env_file else {}
     base_url = args.url or settings.get("PPNB_BASE_URL")
@@ -222,20 +230,45 @@ def _connect(args: argparse.Namespace) -> Any:
     if base_url and not (client_id and secret):
         raise CommandError(f"{base_url} needs credentials: set PAYPAL_CLIENT_ID and "
                            "PAYPAL_CLIENT_SECRET, or give --env-file")
-    return connect(settings.get("PPNB_ENV"), client_id=client_id, client_secret=secret,
-                   base_url=base_url)
+    env = (settings.get("PPNB_ENV") or os.environ.get("PPNB_ENV") or "emulator").lower()
+    base_url = base_url or os.environ.get("PPNB_BASE_URL")
+    options: dict[str, Any] = {}
+    if env in ENVIRONMENTS:
+        _say(f"PayPal {env} ({base_url or ENVIRONMENTS[env]})")
+    elif base_url and client_id and secret:
+        _say(f"the API at {base_url}")
+    else:  # the embedded emulator, over the same file as ppnb lab and the notebooks
+        options["db"] = str(book_path(None))
+        _say(f"the emulator over {options['db']} (the book ppnb lab serves; "
+             "PPNB_EMULATOR_DB names another)")
+    with contextlib.redirect_stdout(sys.stderr):  # a first run's seeding talks; not data
+        return connect(settings.get("PPNB_ENV"), client_id=client_id, client_secret=secret,
+                       base_url=base_url, **options)
 
 
-def _book(args: argparse.Namespace, **filters: Any) -> tuple[Tables, str]:
-    """The tables to work on and where they came from (a URL or a snapshot path)."""
+def _say(book: str) -> None:
+    """Which book the command reads, on stderr (stdout carries only data)."""
+    print(f"ppnb: book: {book}", file=sys.stderr, flush=True)
+
+
+def _book(args: argparse.Namespace, *, dated: bool = True,
+          **filters: Any) -> tuple[Tables, str, dt.date | None]:
+    """The tables to work on, where they came from (a URL or a snapshot path), and (when
+    ``dated``) the day they are seen as of: ``--as-of``, else the book's today
+    (``client.today()``)."""
     from .pager import fetch_tables
 
+    as_of = getattr(args, "as_of", None)
     if getattr(args, "snapshot", None):
         from .snapshot import load
 
-        return load(args.snapshot), f"snapshot {args.snapshot}"
+        if as_of is None:
+            raise CommandError("a snapshot has no clock of its own: give --as-of DATE")
+        _say(f"the snapshot in {args.snapshot}")
+        return load(args.snapshot), f"snapshot {args.snapshot}", as_of
     with _connect(args) as client:
-        return fetch_tables(client, **filters), client.base_url
+        tables = fetch_tables(client, **filters)
+        return tables, client.base_url, (as_of or client.today()) if dated else None
 
 
 def _run_command(verb: str, action: Any, args: argparse.Namespace) -> int:
@@ -253,7 +286,7 @@ PULL_SUFFIXES = (".parquet", ".csv")
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from .reports import check_target, replacing
+    from .reports import check_target, replacing, write_csv
 
     target = check_target(args.out, PULL_SUFFIXES, "the invoices") if args.out else None
     if args.all_tables and target is None:
@@ -263,11 +296,11 @@ def _pull(args: argparse.Namespace) -> int:
         ("due_date", args.due_date), ("payment_date", args.payment_date),
         ("currency", args.currency), ("recipient_email", args.recipient_email),
         ("invoice_number", args.invoice_number)) if value is not None}
-    tables, source = _book(args, **filters)
+    tables, source, _ = _book(args, dated=False, **filters)
     counts = ", ".join(f"{len(frame)} {name}" for name, frame in zip(
         ("invoices", "items", "payments", "refunds"), tables, strict=True))
     if target is None:
-        tables.invoices.to_csv(sys.stdout, index=False)
+        write_csv(tables.invoices, sys.stdout)
         print(f"pulled {counts} from {source}", file=sys.stderr)
         return 0
     outputs = [(target, tables.invoices)]
@@ -278,7 +311,7 @@ def _pull(args: argparse.Namespace) -> int:
     for path, frame in outputs:
         with replacing(path) as temporary:
             if path.suffix.lower() == ".csv":
-                frame.to_csv(temporary, index=False)
+                write_csv(frame, temporary)
             else:
                 frame.to_parquet(temporary, index=False)
     print(f"pulled {counts} from {source}; wrote {', '.join(str(p) for p, _ in outputs)}",
@@ -290,25 +323,29 @@ def _aging(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .analysis import aging
+    from .reports import write_csv
 
-    tables, _ = _book(args)
-    aged = aging(tables, args.as_of, basis=args.basis, buckets=args.buckets, by=args.by)
+    tables, _, as_of = _book(args)
+    aged = aging(tables, as_of, basis=args.basis, buckets=args.buckets, by=args.by)
     document = aged.to_json()
     if args.format == "json":
         print(json.dumps(document, indent=2, ensure_ascii=False))
     elif args.format == "csv":
         columns = [*aged.by, "currency", *aged.labels, "total"]
-        pd.DataFrame(document["rows"], columns=columns).to_csv(sys.stdout, index=False)
+        write_csv(pd.DataFrame(document["rows"], columns=columns), sys.stdout)
     else:
         print(_aging_table(aged))
     return 0
 
 
 def _aging_table(aged: Any) -> str:
-    """A plain-text aging: per currency, its groups (largest first) and a total line."""
+    """A plain-text aging: per currency, its groups (largest first) and a total line. Text
+    from the book is shown with its control characters as escapes
+    (:func:`ppnb.display.visible`): a name cannot move the cursor, recolour, ring or
+    reorder the terminal."""
     import pandas as pd
 
-    from .reports import format_money
+    from .display import format_money, visible
 
     amounts = [*aged.labels, "total"]
     keys = [k for k in aged.by if k != "customer_name"]
@@ -321,7 +358,7 @@ def _aging_table(aged: Any) -> str:
             "total", ascending=False)
         # a customer is shown by name (its key, the email, when it has none)
         shown = pd.DataFrame({k: (rows["customer_name"].fillna(rows[k]) if k == "customer"
-                                  else rows[k]).astype(str) for k in keys})
+                                  else rows[k]).astype(str).map(visible) for k in keys})
         for column in amounts:
             shown[column] = [format_money(m, currency) for m in rows[column]]
         if keys:
@@ -332,16 +369,29 @@ def _aging_table(aged: Any) -> str:
     return "\n".join(lines)
 
 
+def _printable(frame: Any) -> Any:
+    """A copy of ``frame`` whose text cells show their control characters as escapes, for a
+    terminal (:func:`ppnb.display.visible`)."""
+    from .display import visible
+
+    return frame.apply(lambda column: column.map(
+        lambda value: visible(value) if isinstance(value, str) else value))
+
+
 def _kpis(args: argparse.Namespace) -> int:
     import math
 
     from .analysis import kpis
     from .money import format_amount, from_minor
+    from .reports import KPI_DAYS
 
-    if args.end < args.start:
-        raise CommandError(f"--end {args.end} is before --start {args.start}")
-    tables, _ = _book(args)
-    frame = kpis(tables, args.start, args.end, basis=args.basis)
+    if args.as_of and args.start and args.as_of < args.start:
+        raise CommandError(f"--end {args.as_of} is before --start {args.start}")
+    tables, _, end = _book(args)
+    start = args.start or end - dt.timedelta(days=KPI_DAYS - 1)
+    if end < start:
+        raise CommandError(f"the book's today, {end}, is before --start {start}")
+    frame = kpis(tables, start, end, basis=args.basis)
     rows = []
     for record in frame.to_dict("records"):
         row: dict[str, Any] = {}
@@ -358,10 +408,10 @@ def _kpis(args: argparse.Namespace) -> int:
                 row[key] = value.item() if hasattr(value, "item") else value
         rows.append(row)
     if args.format == "json":
-        print(json.dumps({"start": args.start.isoformat(), "end": args.end.isoformat(),
+        print(json.dumps({"start": start.isoformat(), "end": end.isoformat(),
                           "basis": args.basis, "rows": rows}, indent=2))
         return 0
-    print(f"Collection KPIs {args.start} to {args.end} ({args.basis} basis)")
+    print(f"Collection KPIs {start} to {end} ({args.basis} basis)")
     if not rows:
         print("no invoices")
         return 0
@@ -376,10 +426,11 @@ def _report(args: argparse.Namespace) -> int:
     from .reports import FORMATS, check_target, report
 
     target = check_target(args.out, FORMATS, "a report")  # before the pull, not after
-    tables, source = _book(args)
-    report(tables, target, as_of=args.as_of, basis=args.basis, buckets=args.buckets,
-           kpi_start=args.kpi_start, kpi_end=args.kpi_end, source=source)
-    print(f"wrote {target}")
+    tables, source, as_of = _book(args)
+    report(tables, target, as_of=as_of, basis=args.basis, buckets=args.buckets,
+           kpi_start=args.kpi_start, kpi_end=args.kpi_end, source=source,
+           page_size=args.page_size)
+    print(f"wrote {target} (as of {as_of})")
     return 0
 
 
@@ -399,8 +450,8 @@ def _dunning(args: argparse.Namespace) -> int:
     column = "plan" if args.dry_run else "outcome"
     acted = result[result["action"] == "remind"]
     if len(acted):
-        print(acted[["number", "customer", "days_past_due", "level", "reminder", column,
-                     "detail"]].to_string(index=False))
+        print(_printable(acted[["number", "customer", "days_past_due", "level", "reminder",
+                                column, "detail"]]).to_string(index=False))
     counts = result.attrs["counts"]
     waiting = (result["action"] != "remind").sum()
     what = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "none")
@@ -413,8 +464,13 @@ def _dunning(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every ``ppnb`` verb."""
+def build_parser(*, dashboard: bool = True) -> argparse.ArgumentParser:
+    """The argument parser for every ``ppnb`` verb.
+
+    ``dashboard=False`` leaves out the dashboard's own options: they live in
+    :mod:`ppnb.dashboard`, whose widgets take seconds to import, so :func:`main` loads them
+    only when the verb is ``dashboard``.
+    """
     parser = argparse.ArgumentParser(prog="ppnb", description=__doc__.splitlines()[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
 
@@ -522,7 +578,25 @@ def build_parser() -> argparse.ArgumentParser:
                            description=_lab_module.__doc__.splitlines()[0])
     _lab_module.add_arguments(lab)
     lab.set_defaults(run=_lab_module.run)
+
+    board = verbs.add_parser(
+        "dashboard", help="one page over the book: aging, KPIs, charts and reports (Voila)",
+        description="Serve the book ppnb lab serves (the emulator over the same SQLite file) "
+        "and a Voila page over it on 127.0.0.1: pickers for the as-of date, currency, "
+        "customer and basis; the aging, KPIs, customers and charts; the xlsx, HTML and PDF "
+        "report of what is picked, to download.")
+    if dashboard:
+        from .dashboard import add_arguments
+
+        add_arguments(board)
+    board.set_defaults(run=_dashboard)
     return parser
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from .dashboard import run_dashboard
+
+    return run_dashboard(args.db, out=args.out, port=args.port, today=args.today)
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -547,6 +621,12 @@ def _source_options(verb: argparse.ArgumentParser, *, snapshot: bool = True) -> 
     if snapshot:
         where.add_argument("--snapshot", type=Path, metavar="DIR",
                            help="analyse a ppnb.sync() snapshot instead of pulling")
+
+
+def _as_of_option(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument("--as-of", type=_date_arg, metavar="DATE",
+                      help="the day the balances are rebuilt on (default: the book's today, "
+                      "client.today(); a --snapshot needs one)")
 
 
 def _aging_options(verb: argparse.ArgumentParser) -> None:
@@ -585,7 +665,7 @@ def _add_analysis_verbs(verbs: Any) -> None:
     aging = add("aging", _aging, help="aged receivables as of a date",
                 description="Rebuild the receivables as of --as-of from the payment history "
                 "and age them. One row per group and currency; currencies are never added.")
-    aging.add_argument("--as-of", type=_date_arg, required=True, metavar="DATE")
+    _as_of_option(aging)
     _aging_options(aging)
     aging.add_argument("--by", default="customer",
                        help="customer (default), currency, none, or an invoices column")
@@ -595,8 +675,10 @@ def _add_analysis_verbs(verbs: Any) -> None:
     kpis = add("kpis", _kpis, help="collection KPIs (DSO, CEI, days to pay) for a period",
                description="DSO (simple and count-back), best possible DSO, ADD, CEI and "
                "payment timing for invoices paid in the period, one row per currency.")
-    kpis.add_argument("--start", type=_date_arg, required=True, metavar="DATE")
-    kpis.add_argument("--end", type=_date_arg, required=True, metavar="DATE")
+    kpis.add_argument("--start", type=_date_arg, metavar="DATE",
+                      help="the period's first day (default: 90 days ending at --end)")
+    kpis.add_argument("--end", "--as-of", dest="as_of", type=_date_arg, metavar="DATE",
+                      help="the period's last day (default: the book's today)")
     kpis.add_argument("--basis", choices=("due_date", "invoice_date"), default="due_date",
                       help="what 'current' AR is measured from (default due_date)")
     kpis.add_argument("--format", choices=("table", "json"), default="table")
@@ -605,8 +687,13 @@ def _add_analysis_verbs(verbs: Any) -> None:
     report = add("report", _report, help="write an .xlsx, .html or .pdf receivables report",
                  description="Aging, KPIs, roll rates and charts as of a date, in the format "
                  "the --out suffix names. The file is replaced only once complete.")
-    report.add_argument("--as-of", type=_date_arg, required=True, metavar="DATE")
+    _as_of_option(report)
     report.add_argument("--out", type=Path, required=True, metavar="PATH.xlsx|.html|.pdf")
+    report.add_argument("--page-size", choices=("A4", "Letter"), default="A4",
+                        type=lambda text: text.capitalize() if text.lower() == "letter"
+                        else text.upper(),
+                        help="the PDF's pages (landscape), and the HTML's when printed "
+                        "(default A4)")
     _aging_options(report)
     report.add_argument("--kpi-start", type=_date_arg, metavar="DATE",
                         help="KPI period start (default: 90 days ending at --kpi-end)")
@@ -618,7 +705,7 @@ def _add_analysis_verbs(verbs: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ppnb`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(dashboard=argv[:1] == ["dashboard"]).parse_args(argv)
     args.argv = argv[1:]  # the verb's own arguments, to hand on (``seed`` to a child process)
     return args.run(args)
 

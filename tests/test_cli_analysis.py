@@ -7,10 +7,15 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -165,7 +170,7 @@ def test_report_writes_the_file(url: str, capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "report", "--as-of", "2025-06-30", "--out", str(target),
                          "--url", url)
     assert code == 0, err
-    assert out.strip() == f"wrote {target}"
+    assert out.strip() == f"wrote {target} (as of 2025-06-30)"
     assert target.read_bytes()[:2] == b"PK"  # an xlsx is a zip
 
 
@@ -195,8 +200,7 @@ def test_report_from_env_file_and_aging_from_snapshot(book, capsys, tmp_path: Pa
     (["aging", "--as-of", "2025-06-30", "--buckets", "60,30"], "strictly increasing"),
     (["aging", "--as-of", "2025-06-30", "--buckets", "30,x"], "not whole numbers"),
     (["aging", "--as-of", "2025-06-30", "--basis", "paid_date"], "invalid choice"),
-    (["aging"], "--as-of"),
-    (["kpis", "--start", "2025-04-01"], "--end"),
+    (["report", "--out", "r.pdf", "--page-size", "legal"], "invalid choice"),
     (["report", "--as-of", "2025-06-30"], "--out"),
     (["pull", "--invoice-date", "2025-01-01"], "START..END"),
 ])
@@ -229,8 +233,9 @@ def test_user_errors_exit_1_with_one_line(url: str, book, capsys, tmp_path: Path
     ]:
         code, out, err = run(capsys, *argv)
         assert code == 1, argv
-        assert err.startswith(f"ppnb {argv[0]}: error: ") and message in err, err
-        assert err.count("\n") == 1 and out == ""
+        error = [line for line in err.splitlines() if not line.startswith("ppnb: book: ")]
+        assert len(error) == 1 and out == "", err  # one line, after which book it read
+        assert error[0].startswith(f"ppnb {argv[0]}: error: ") and message in err, err
         outputs.append(err)
     assert list(tmp_path.iterdir()) == []
     # a wrong secret: PayPal's 401, reported without the secret
@@ -243,3 +248,168 @@ def test_user_errors_exit_1_with_one_line(url: str, book, capsys, tmp_path: Path
     code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", url)
     assert code == 1 and "needs credentials" in err
     assert not any(secret in text for text in [*outputs, err])
+
+
+# --- the book's today, and which book -------------------------------------------------------
+
+
+def test_as_of_is_the_books_today_unless_given(url: str, book, capsys,
+                                               tmp_path: Path) -> None:
+    code, out, err = run(capsys, "aging", "--format", "json", "--url", url)
+    assert code == 0, err
+    assert json.loads(out) == aging(book[1], "2025-06-30").to_json()  # the emulator's today
+    assert err == f"ppnb: book: the API at {url}\n"  # said on stderr; stdout is data only
+    code, out, err = run(capsys, "kpis", "--format", "json", "--url", url)
+    assert code == 0, err
+    document = json.loads(out)
+    assert (document["start"], document["end"]) == ("2025-04-02", "2025-06-30")  # 90 days
+    code, out, _ = run(capsys, "kpis", "--as-of", "2025-05-31", "--format", "json",
+                       "--url", url)
+    assert json.loads(out)["end"] == "2025-05-31"
+    target = tmp_path / "today.pdf"
+    code, out, err = run(capsys, "report", "--out", str(target), "--page-size", "letter",
+                         "--url", url)
+    assert code == 0, err
+    assert out == f"wrote {target} (as of 2025-06-30)\n"
+    from pypdf import PdfReader
+
+    assert float(PdfReader(target).pages[0].mediabox[2]) == 792.0  # Letter, landscape
+
+
+def test_a_snapshot_needs_an_as_of(book, capsys, tmp_path: Path) -> None:
+    running, _ = book
+    with Client(running.base_url, running.credentials.client_id,
+                running.credentials.client_secret) as client:
+        sync(client, tmp_path / "snap", progress=False)
+    code, out, err = run(capsys, "aging", "--snapshot", str(tmp_path / "snap"))
+    assert code == 1 and out == ""
+    assert err == "ppnb aging: error: a snapshot has no clock of its own: give --as-of DATE\n"
+
+
+def test_the_default_book_is_the_one_ppnb_lab_serves(tmp_path: Path) -> None:
+    """No --url: the embedded emulator over ppnb.lab.book_path() (~/.ppnb/emulator.sqlite
+    here, under a fresh HOME), seeded on first use with its talk on stderr, as of its
+    clock's day; stdout is only the JSON."""
+    (tmp_path / "demo.json").write_text(json.dumps({"invoices": 30, "customers": 4,
+                                                    "months": 3}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PPNB_", "PAYPAL_"))}
+    env.update(HOME=str(tmp_path), PPNB_TODAY="2025-06-30",
+               PPNB_SEED=str(tmp_path / "demo.json"))
+    code = ("import json, sys; from ppnb.lab import book_path; print(book_path(None))")
+    expected = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    assert expected == str(tmp_path / ".ppnb" / "emulator.sqlite")
+    done = subprocess.run([sys.executable, "-m", "ppnb.cli", "aging", "--format", "json"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["as_of"] == "2025-06-30" and document["totals"]
+    assert done.stderr.startswith(f"ppnb: book: the emulator over {expected} (the book "
+                                  "ppnb lab serves")
+    assert "seeding the demo book" in done.stderr
+    assert (tmp_path / ".ppnb" / "emulator.sqlite").exists()
+
+
+def test_dashboard_is_a_verb(tmp_path: Path) -> None:
+    args = cli.build_parser().parse_args(["dashboard", "--db", "x.sqlite", "--port", "8899"])
+    assert (args.db, args.port, args.out, args.today) == ("x.sqlite", 8899, "out", None)
+    from browser import isolated_env, voila_server
+
+    env = isolated_env(tmp_path, PPNB_SEED="none")
+    with voila_server(["ppnb.cli", "dashboard", "--db", str(tmp_path / "book.sqlite"),
+                       "--out", str(tmp_path / "out"), "--today", "2025-06-30"], env,
+                      tmp_path) as served:
+        page = httpx.get(served, timeout=300)
+        # the book it serves is the --db file, its clock on --today
+        serving = json.loads((tmp_path / "book.sqlite.serving.json").read_text())
+        clock = httpx.get(serving["base_url"] + "/_emulator/clock", timeout=30).json()
+    assert page.status_code == 200 and "<title>dashboard</title>" in page.text
+    assert clock["today"] == "2025-06-30"
+    assert (tmp_path / "out" / "dashboard" / "dashboard.ipynb").exists()
+
+
+# --- hostile names: formulas in CSV, control characters in the terminal ---------------------
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example/","click")', "+1+cmd|' /C calc'!A0",
+           "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1",
+           "Acme\x1b[2J\x1b[31mRed\x07 \u202eevil.exe"]
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[RunningEmulator]:
+    """An emulator whose open invoices name their customers (and items) like attacks."""
+    with start(clock=Clock(NOW, frozen=True)) as running:
+        cred = running.credentials
+        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
+            for k, name in enumerate(HOSTILE):
+                invoice = client.invoices.create({
+                    "detail": {"currency_code": "USD", "invoice_date": "2025-05-01",
+                               "payment_term": {"due_date": "2025-05-31"}, "memo": name},
+                    "primary_recipients": [{"billing_info": {
+                        "email_address": f"c{k}@example.com", "business_name": name}}],
+                    "items": [{"name": name, "quantity": "1",
+                               "unit_amount": {"currency_code": "USD", "value": "10.00"}}]})
+                client.invoices.send(invoice["id"])
+        yield running
+
+
+@pytest.fixture
+def hostile_url(hostile: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PAYPAL_CLIENT_ID", hostile.credentials.client_id)
+    monkeypatch.setenv("PAYPAL_CLIENT_SECRET", hostile.credentials.client_secret)
+    return hostile.base_url
+
+
+def formula_cells(text: str) -> list[str]:
+    """CSV cells a spreadsheet would run: starting like a formula and not a plain number."""
+    return [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row
+            if cell.startswith(FORMULA) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", cell)]
+
+
+def test_csv_exports_neutralise_formulas(hostile_url: str, capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "pull", "--url", hostile_url)
+    assert code == 0, err
+    assert formula_cells(out) == []
+    names = set(pd.read_csv(io.StringIO(out))["recipient_business"])
+    assert names == {"'" + n if n.startswith(FORMULA) else n for n in HOSTILE}
+    code, _, err = run(capsys, "pull", "--out", str(tmp_path / "book.csv"), "--all-tables",
+                       "--url", hostile_url)
+    assert code == 0, err
+    for name in ("book.csv", "book.items.csv", "book.payments.csv", "book.refunds.csv"):
+        assert formula_cells((tmp_path / name).read_text()) == [], name
+    items = pd.read_csv(tmp_path / "book.items.csv")
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in set(items["name"])
+    code, out, err = run(capsys, "aging", "--format", "csv", "--by", "recipient_business",
+                         "--url", hostile_url)
+    assert code == 0, err
+    assert formula_cells(out) == [] and "'=HYPERLINK(" in out
+
+
+def test_neutralising_keeps_numbers_numbers() -> None:
+    from ppnb.reports import csv_safe, write_csv
+
+    frame = pd.DataFrame({"name": ["=1+1", "-12.50", "-", "+44 20 7946 0000", "ok", None],
+                          "amount_minor": [-1250, 5, -3, 0, 7, 8],
+                          "total": ["-12.50", "1e3", "-0.5", "+2", "3.", "-1+2"]})
+    shown = csv_safe(frame)
+    assert shown["name"].tolist()[:5] == ["'=1+1", "-12.50", "'-", "'+44 20 7946 0000", "ok"]
+    assert pd.isna(shown["name"].iloc[5])
+    assert shown["amount_minor"].tolist() == [-1250, 5, -3, 0, 7, 8]  # still integers
+    assert shown["total"].tolist() == ["-12.50", "1e3", "-0.5", "+2", "3.", "'-1+2"]
+    assert frame["name"].iloc[0] == "=1+1"  # the frame itself is untouched
+    written = io.StringIO(newline="")
+    write_csv(frame.assign(name=frame["name"].replace("ok", "'\r=1+1")), written)
+    cells = list(csv.reader(io.StringIO(written.getvalue(), newline="")))
+    assert [row[0] for row in cells] == ["name", "'=1+1", "-12.50", "'-", "'+44 20 7946 0000",
+                                         "'\r=1+1", ""]  # the CR stays inside its cell
+    assert [row[1] for row in cells[1:]] == ["-1250", "5", "-3", "0", "7", "8"]
+
+
+def test_aging_table_shows_control_characters_as_escapes(hostile_url: str, capsys) -> None:
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", hostile_url)
+    assert code == 0, err
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out)
+    assert "Acme\\x1b[2J\\x1b[31mRed\\x07 \\u202eevil.exe" in out
+    assert "\\t=1+1" in out and "\\r=1+1" in out

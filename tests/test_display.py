@@ -92,3 +92,12 @@ def test_kpis_and_roll_rates_show_money_and_shares() -> None:
 def test_cell_text_for_money_without_a_currency_says_minor_units() -> None:
     assert cell_text(123456, "money", None) == "123,456 (minor units)"
     assert ppnb.display.format_money(123456, "USD") == "1,234.56"
+
+
+def test_visible_shows_what_would_act_instead_of_showing() -> None:
+    from ppnb.display import visible
+
+    assert visible("Acme\x1b[31mRed\x07\u202eevil\ttab\nline\r\x00\u2066x\u2069") == (
+        "Acme\\x1b[31mRed\\x07\\u202eevil\\ttab\\nline\\r\\x00\\u2066x\\u2069")
+    kept = "Zürich 東京 مرحبا שלום 👩‍💻 café"  # any script, and a joined emoji, are kept
+    assert visible(kept) == kept

@@ -37,8 +37,8 @@ The file appears complete or not at all: it is written to a hidden temporary fil
 directory is refused before anything is computed or written.
 
 Names in the data are only ever data: HTML escapes them, xlsx stores them as strings (never
-formulas), the PDF escapes its markup, and :func:`csv_safe` neutralises text that a
-spreadsheet would run as a formula before anything is written as CSV.
+formulas), the PDF escapes its markup, and :func:`write_csv` writes CSV whose text cannot
+run as a formula (:func:`csv_safe`, and every line break quoted).
 
 :func:`write_worklist` writes :func:`ppnb.analysis.worklist` as a collector's sheet.
 """
@@ -47,11 +47,11 @@ from __future__ import annotations
 
 from ..display import format_money
 from ._book import KPI_DAYS, PAGE_SIZES
-from ._csv import FORMULA_STARTS, csv_safe, neutralise
+from ._csv import FORMULA_STARTS, csv_safe, neutralise, write_csv
 from ._files import ReportError, check_target, replacing
 from ._report import FORMATS, report
 from ._worklist import write_worklist
 
 __all__ = ["FORMATS", "FORMULA_STARTS", "KPI_DAYS", "PAGE_SIZES", "ReportError",
            "check_target", "csv_safe", "format_money", "neutralise", "replacing", "report",
-           "write_worklist"]
+           "write_csv", "write_worklist"]

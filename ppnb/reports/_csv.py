@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -32,3 +32,12 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
             or pd.api.types.is_string_dtype(frame[name].dtype)]
     return frame.assign(**{str(name): frame[name].map(neutralise) for name in text}) \
         if text else frame.copy()
+
+
+def write_csv(frame: pd.DataFrame, target: str | IO[str] | Any) -> None:
+    """Write ``frame`` (without its index) as CSV that a spreadsheet opens as data: text cells
+    through :func:`csv_safe`, and lines ended RFC 4180's way (CRLF), so that every field
+    holding a line break is quoted. With a bare ``\n`` ending, a carriage return inside a
+    field is written unquoted, and a spreadsheet starts a new row there: ``'\r=1+1`` would
+    become a cell ``=1+1``."""
+    csv_safe(frame).to_csv(target, index=False, lineterminator="\r\n")
