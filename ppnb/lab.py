@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["add_arguments", "book_path", "execute_notebooks", "main", "run", "run_lab",
-           "serve_book", "working_copy"]
+           "run_until_stopped", "serve_book", "working_copy"]
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -113,10 +114,35 @@ def run_lab(folder: str | Path, *, port: int = 8888) -> int:
                "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
+    return run_until_stopped(command)
+
+
+def run_until_stopped(command: list[str], *, cwd: str | Path | None = None) -> int:
+    """Run a server ``command`` as a child until it exits or this process is told to stop.
+
+    Ctrl-C or SIGTERM to this process stops the child too (SIGTERM, then SIGKILL after 30 s),
+    so no JupyterLab or Voila is left running, holding its port and kernels, after the
+    ``ppnb`` process that started it (and serves its book) is gone. Returns the child's exit
+    status, or 0 when it was stopped.
+    """
+    child = subprocess.Popen(command, cwd=cwd)
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(command)
+        return child.wait()
     except KeyboardInterrupt:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def book_path(db: str | Path | None) -> Path:

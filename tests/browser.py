@@ -48,8 +48,11 @@ def loopback_page(home: Path, outside: list[tuple[str, str]]) -> Iterator[Any]:
             route.abort()
 
     with sync_playwright() as playwright:
+        # The browser keeps the machine's real clock: under `make test-at` (libfaketime in
+        # LD_PRELOAD) Chromium would not start, and the pages' dates come from the book anyway.
+        env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                             headless=True, env={**os.environ, "HOME": str(home)})
+                                             headless=True, env={**env, "HOME": str(home)})
         try:
             page = browser.new_context(accept_downloads=True).new_page()
             page.route("**/*", only_loopback)

@@ -6,6 +6,7 @@ folders in a temp dir) and asked over HTTP what it serves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,7 +43,7 @@ def test_the_book_is_the_one_the_cli_reads(tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+def lab(tmp_path: Path) -> Iterator[tuple[str, Path, Path, subprocess.Popen[str]]]:
     home = tmp_path / "home"
     runtime = home / "runtime"
     runtime.mkdir(parents=True)
@@ -61,15 +62,16 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     try:
         wait_for(lambda: list(runtime.glob("jpserver-*.json")), timeout=120,
                  what="JupyterLab to start")
-        yield f"http://127.0.0.1:{port}", runtime, out
+        yield f"http://127.0.0.1:{port}", runtime, out, process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
 def test_ppnb_lab_serves_working_copies_without_the_news_prompt(
-        lab: tuple[str, Path, Path]) -> None:
-    url, runtime, out = lab
+        lab: tuple[str, Path, Path, subprocess.Popen[str]]) -> None:
+    url, runtime, out, _ = lab
     [info] = [json.loads(p.read_text()) for p in runtime.glob("jpserver-*.json")]
     assert info["url"].startswith("http://127.0.0.1:")
     page = wait_for(lambda: _lab_page(url, info["token"]), timeout=60,
@@ -88,3 +90,23 @@ def _lab_page(url: str, token: str) -> str | None:
     except httpx.HTTPError:
         return None
     return response.text if response.status_code == 200 else None
+
+
+def test_stopping_ppnb_lab_stops_its_jupyterlab(
+        lab: tuple[str, Path, Path, subprocess.Popen[str]]) -> None:
+    """SIGTERM to ``ppnb lab`` alone (not its process group) leaves no JupyterLab behind."""
+    _, runtime, _, process = lab
+    [info] = [json.loads(p.read_text()) for p in runtime.glob("jpserver-*.json")]
+    assert info["pid"] != process.pid and _alive(info["pid"])
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    wait_for(lambda: not _alive(info["pid"]), "JupyterLab to stop with ppnb lab", 60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
