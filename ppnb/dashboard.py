@@ -20,7 +20,6 @@ import datetime as dt
 import html
 import io
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -217,7 +216,7 @@ def write_notebook(folder: str | Path) -> Path:
 def run_dashboard(db: str | Path | None = None, *, out: str | Path = "out",
                   port: int = 8866, today: str | None = None) -> int:
     """Serve the book (see ``ppnb lab``) and the dashboard on 127.0.0.1:``port`` until stopped."""
-    from .lab import book_path, serve_book
+    from .lab import book_path, run_until_stopped, serve_book
 
     if os.environ.get("PPNB_ENV", "emulator").lower() == "emulator":
         path = book_path(db)
@@ -229,10 +228,7 @@ def run_dashboard(db: str | Path | None = None, *, out: str | Path = "out",
     command = [sys.executable, "-m", "voila", str(notebook), "--no-browser",
                f"--port={port}", "--Voila.ip=127.0.0.1",
                "--VoilaConfiguration.show_tracebacks=True", "--VoilaExecutor.timeout=600"]
-    try:
-        return subprocess.call(command, cwd=notebook.parent)
-    except KeyboardInterrupt:
-        return 0
+    return run_until_stopped(command, cwd=notebook.parent)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
