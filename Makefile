@@ -11,7 +11,8 @@ FAKETIME := /usr/bin/faketime
 # The day of the suite's second pass in `make test` (a January day: month-end, quarter-end
 # and year-start arithmetic all turn over there), and which tests it runs.
 DAY ?= 2027-01-15
-DAY_TESTS ?= -m "not slow" --ignore tests/test_schemathesis.py --ignore tests/test_notebooks.py
+DAY_TESTS ?= -m "not slow" --ignore tests/test_schemathesis.py --ignore tests/test_notebooks.py \
+	--ignore tests/test_browser_notebooks.py
 
 .PHONY: run test test-at lint bench setup clean
 
