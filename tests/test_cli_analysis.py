@@ -333,7 +333,7 @@ def test_dashboard_is_a_verb(tmp_path: Path) -> None:
 
 HOSTILE = ['=HYPERLINK("http://evil.example/","click")', "+1+cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1",
-           "Acme\x1b[2J\x1b[31mRed\x07 \u202eevil.exe"]
+           "Acme\x1b[2J\x1b[31mRed\x07 \u202eevil.exe", "Acme $$ Corp"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -413,3 +413,15 @@ def test_aging_table_shows_control_characters_as_escapes(hostile_url: str, capsy
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out)
     assert "Acme\\x1b[2J\\x1b[31mRed\\x07 \\u202eevil.exe" in out
     assert "\\t=1+1" in out and "\\r=1+1" in out
+
+
+def test_report_with_a_dollar_in_a_name(hostile_url: str, capsys, tmp_path: Path) -> None:
+    """Issue 15, defect 6: ``ppnb report`` raised ValueError for a business called
+    ``Acme $$ Corp`` (matplotlib read ``$…$`` as mathtext)."""
+    for suffix in (".html", ".pdf"):
+        target = tmp_path / f"report{suffix}"
+        code, _, err = run(capsys, "report", "--as-of", "2025-06-30", "--out", str(target),
+                           "--url", hostile_url)
+        assert code == 0, err
+        assert target.stat().st_size > 1000
+    assert "Acme $$ Corp" in (tmp_path / "report.html").read_text(encoding="utf-8")
