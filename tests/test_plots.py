@@ -45,15 +45,20 @@ AS_OF = dt.date(2025, 6, 30)
 ENDS = month_ends("2025-01-01", AS_OF)
 
 
+def demo_book(**params: int) -> Iterator[Tables]:
+    """A demo book seeded through a frozen emulator with ``params``."""
+    with start(clock=Clock(NOW, frozen=True)) as running:
+        cred = running.credentials
+        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
+            seed_demo(client, **params)
+            yield fetch_tables(client, progress=False)
+
+
 @pytest.fixture(scope="module")
 def tables() -> Iterator[Tables]:
     """A small demo book (USD and EUR, partial payments, cancellations); small, because each
     panel costs rendering time."""
-    with start(clock=Clock(NOW, frozen=True)) as running:
-        cred = running.credentials
-        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
-            seed_demo(client, invoices=150, customers=10, months=6)
-            yield fetch_tables(client, progress=False)
+    yield from demo_book(invoices=150, customers=10, months=6)
 
 
 def texts(fig: Figure) -> str:
@@ -269,11 +274,7 @@ def test_worklist_bars_the_most_urgent_per_currency(tables: Tables) -> None:
 def four() -> Iterator[Tables]:
     """A demo book in USD, EUR, GBP and JPY over twelve months: the book whose USD 91+ bar
     and JPY CEI line the legends used to cover."""
-    with start(clock=Clock(NOW, frozen=True)) as running:
-        cred = running.credentials
-        with Client(running.base_url, cred.client_id, cred.client_secret) as client:
-            seed_demo(client, invoices=250, customers=20, months=12)
-            yield fetch_tables(client, progress=False)
+    yield from demo_book(invoices=250, customers=20, months=12)
 
 
 def every_chart(tables: Tables) -> dict[str, Figure]:
