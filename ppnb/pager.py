@@ -46,6 +46,7 @@ import gc
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ PAID_STATUSES = frozenset({"PAID", "MARKED_AS_PAID", "PARTIALLY_PAID", "REFUNDED
                            "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
 REFUNDED_STATUSES = frozenset({"REFUNDED", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
 CANCELLED_STATUSES = frozenset({"CANCELLED", "AUTO_CANCELLED"})
+#: A page slower than this (seconds) to come is read into columns as soon as it arrives.
+OVERLAP_AFTER = 0.05
 _TEXT_FILTERS = {
     "invoice_number": "invoice_number",
     "recipient_email": "recipient_email",
@@ -250,7 +253,8 @@ class _Page:
     """One page's invoices, and (for tables) their raw columns, read as the page came."""
 
     items: list[dict]
-    walked: Walked | None
+    whole: bool  # none of its invoices needs reading again (:func:`incomplete`)
+    walked: Walked | None  # its columns, when read as it arrived
 
 
 class _Pull:
@@ -293,16 +297,23 @@ class _Pull:
 
     def page(self, data: Mapping[str, Any], number: int, total: bool = False
              ) -> tuple[dict, _Page]:
-        """One page of search results (the body, and its invoices read for the tables)."""
+        """One page of search results (the body, and its invoices, read for the tables when
+        the pull overlaps reading with waiting)."""
+        started = time.perf_counter()
         body = self.limited(lambda: self.client.invoices.search(
             {**data, **self.fields}, page=number, page_size=self.page_size,
             total_required=total), f"page {number}")
         items = body.get("items", [])
+        whole = not any(incomplete(i, collections=self.collections) for i in items)
         walked = None
-        if self.tables and not any(incomplete(i, collections=self.collections) for i in items):
-            walked = walk(items)  # while other pages are still on their way
+        # Reading a page as it comes pays when it was slow to come (PayPal: hundreds of ms a
+        # call), while other pages are still on their way; a page a local server sent in a
+        # few ms is read at the end instead, where it does not compete with the transfers
+        # for the interpreter.
+        if self.tables and whole and time.perf_counter() - started >= OVERLAP_AFTER:
+            walked = walk(items)
         self.bar.update(len(items))
-        return body, _Page(items, walked)
+        return body, _Page(items, whole, walked)
 
     def invoice(self, invoice_id: str) -> dict | None:
         """One invoice read whole (None if it was deleted meanwhile)."""
@@ -381,12 +392,13 @@ class _Pull:
             self.bar.close()
 
     def finish(self, pages: list[_Page]) -> Any:
-        """Deduplicated, completed results; as tables, from the pages' readings when every
-        page could be read as it came and no invoice came twice (the usual case)."""
+        """Deduplicated, completed results; as tables assembled from the pages' readings
+        (those made as pages came, the others now) when every page is whole and no invoice
+        came twice (the usual case), else flattened at once."""
         found = [invoice for page in pages for invoice in page.items]
-        if self.tables and all(page.walked is not None for page in pages) and (
+        if self.tables and all(page.whole for page in pages) and (
                 len({invoice["id"] for invoice in found}) == len(found)):
-            return assemble([page.walked for page in pages if page.walked is not None])
+            return assemble([page.walked or walk(page.items) for page in pages])
         found = self.complete(dedupe(found))
         return flatten(found) if self.tables else found
 
@@ -480,9 +492,10 @@ def fetch_tables(client: Client, **options: Any) -> Tables:
     """Every matching invoice as :class:`~ppnb.frames.Tables` (invoices, items, payments,
     refunds). Takes the options and filters of :func:`fetch_raw`.
 
-    Each page is read into columns as it arrives, while later pages are on their way, and
-    the tables are assembled once (the same tables as :func:`~ppnb.frames.flatten` of
-    :func:`fetch_raw`).
+    A page that was slow to come (over :data:`OVERLAP_AFTER`: a network) is read into columns
+    as it arrives, while later pages are on their way; pages a local server sent fast are
+    read at the end; the tables are assembled once, equal to :func:`~ppnb.frames.flatten` of
+    :func:`fetch_raw`.
     """
     settings, filters = _split(options)
     return _pull(client, filters, tables=True, **settings)

@@ -205,3 +205,29 @@ def test_progress_bar_is_switchable(book: tuple[RunningEmulator, list[str]],
         assert "invoices" not in capsys.readouterr().err  # off when not interactive
         fetch_raw(client, progress=True)
         assert f"{len(ids)}/{len(ids)}" in capsys.readouterr().err
+
+
+def test_pages_slow_to_come_are_read_as_they_arrive(
+        book: tuple[RunningEmulator, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a slow network each page is read into columns as it comes (frames.walk), the
+    others at the end; the tables are those of one flatten either way."""
+    from ppnb import pager
+    from ppnb.frames import flatten
+
+    running, ids = book
+    with _client(running) as client:
+        fast = ppnb.fetch_tables(client, page_size=40, progress=False)
+        expected = flatten(fetch_raw(client, page_size=40, progress=False))
+        walked: list[int] = []
+        real = pager.walk
+        monkeypatch.setattr(pager, "walk", lambda items: walked.append(len(items)) or real(items))
+        running.emulator.faults.configure(latency_ms=(60, 80), seed=1)
+        try:
+            slow = ppnb.fetch_tables(client, page_size=40, progress=False)
+        finally:
+            running.emulator.faults.clear()
+    assert sorted(walked) == [40, 40, 40]  # each page, as it came
+    for tables in (fast, slow):
+        for got, want in zip(tables, expected, strict=True):
+            assert got.equals(want)
+    assert sorted(slow.invoices["id"]) == sorted(ids)
