@@ -348,13 +348,24 @@ def test_no_legend_covers_any_data(charts: dict[str, Figure]) -> None:
         assert covered(fig) == [], name
     # the two the issue saw covered: the USD 91+ bar with its label, the JPY CEI line
     bars = charts["aging_bars"]
+    renderer = drawn(bars)
     usd = next(ax for ax in bars.axes if ax.get_title().startswith("USD"))
-    assert usd.get_legend() is not None and any(t.get_text() == usd.texts[-1].get_text()
-                                                for t in usd.texts)
+    legend = usd.get_legend().get_window_extent(renderer)
+    last = len(usd.get_xticks()) - 1  # the 91+ bucket
+    old = [p for p in usd.patches if round(p.get_x() + p.get_width() / 2) == last]
+    label = usd.texts[last]  # the totals are annotated bucket by bucket
+    assert old and label.get_text()
+    assert not any(overlap(legend, p.get_window_extent(renderer)) for p in old)
+    assert not overlap(legend, label.get_window_extent(renderer))
     kpi = charts["kpi_trend"]
+    renderer = drawn(kpi)
     jpy = next(ax for ax in kpi.axes if ax.get_title().startswith("JPY"))
-    cei = next(ax for ax in kpi.axes if ax is not jpy and ax.bbox.bounds == jpy.bbox.bounds)
-    assert len(cei.get_lines()) == 1 and len(kpi.legends) == 1
+    [cei] = next(ax for ax in kpi.axes if ax is not jpy
+                 and ax.get_position().bounds == jpy.get_position().bounds).get_lines()
+    points = cei.get_transform().transform(np.asarray(cei.get_xydata(), float))
+    [shared] = kpi.legends
+    box = shared.get_window_extent(renderer)
+    assert len(points) > 1 and not any(box.contains(x, y) for x, y in points)
 
 
 def test_the_legend_check_sees_a_legend_on_the_data() -> None:
