@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The payer-page test drives Debian's Chromium through playwright; never a downloaded browser.
 CHROMIUM := /usr/bin/chromium
 # Debian's faketime moves a process's clock (children included): the notebook tests run their
-# kernels on set days, and `make test-at` runs the suite on another day.
+# kernels on set days with it.
 FAKETIME := /usr/bin/faketime
 # The day of the suite's second pass in `make test` (a January day: month-end, quarter-end
 # and year-start arithmetic all turn over there), and which tests it runs.
@@ -44,14 +44,13 @@ test: lint $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-at DAY=$(DAY) DAY_TESTS='$(DAY_TESTS)'
 
-# The suite with every process's clock (children included) on $(DAY) at 10:00 UTC, running on
-# from there: `make test-at DAY=2028-02-29 DAY_TESTS=tests/test_rules.py`. The clock is moved
-# by an offset, so a server and the processes it starts agree on the time.
+# The suite with every Python process's wall clock (children included) on $(DAY) at 10:00 UTC,
+# running on from there: `make test-at DAY=2028-02-29 DAY_TESTS=tests/test_rules.py`. The clock
+# is moved by one offset (tests/conftest.py, time-machine), so a server and the processes it
+# starts agree on the time, and sleeps and timeouts run on real time.
 test-at: $(STAMP) $(FAKETIME)
 	@echo "the suite as of $(DAY)"
-	faketime -f "$$($(BIN)/python -c 'import datetime as d, time; \
-		print("%+d" % (d.datetime.fromisoformat("$(DAY)T10:00:00+00:00").timestamp() - time.time()))')" \
-		$(BIN)/python -m pytest -q -p no:cacheprovider $(DAY_TESTS)
+	PPNB_SUITE_DAY=$(DAY) $(BIN)/python -m pytest -q -p no:cacheprovider $(DAY_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

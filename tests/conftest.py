@@ -1,9 +1,17 @@
-"""Shared fixtures: real emulators on loopback, and merchant-scoped API helpers."""
+"""Shared fixtures: real emulators on loopback, and merchant-scoped API helpers.
+
+``PPNB_SUITE_DAY=YYYY-MM-DD`` (``make test-at DAY=…``) runs the whole suite as of that day:
+before anything else, this process's wall clock moves to 10:00 UTC on it (time-machine, so
+sleeps, lock timeouts and the monotonic clock are untouched), and ``tests/suite_day`` goes on
+``PYTHONPATH`` with the same offset, so every Python process a test starts moves with it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +24,25 @@ from helpers import Api, new_merchant
 from ppnb.emulator import Clock, RunningEmulator, start
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _suite_day() -> None:
+    """Move every clock of the run to ``$PPNB_SUITE_DAY`` (see the module notes)."""
+    day = os.environ.get("PPNB_SUITE_DAY")
+    if not day or "PPNB_CLOCK_OFFSET" in os.environ:
+        return
+    import time_machine
+
+    target = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(10), dt.UTC)
+    offset = target.timestamp() - time.time()
+    os.environ["PPNB_CLOCK_OFFSET"] = repr(offset)
+    children = str(Path(__file__).parent / "suite_day")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [children, *filter(None, [os.environ.get("PYTHONPATH")])])
+    time_machine.travel(target, tick=True).start()
+
+
+_suite_day()
 
 
 @pytest.fixture(scope="session")

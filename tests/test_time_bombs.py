@@ -15,8 +15,8 @@ Two repository-wide scans, run by the suite:
   before the project began were crossed before any run, and are harmless.
 
 The other half of the guarantee is behavioural: ``tests/test_notebooks.py`` runs every
-notebook on five set days, and CI runs the suite once more under ``faketime`` in January
-(``make test-january``).
+notebook on five set days, and ``make test`` (CI) runs the suite once more as of 15 January
+2027 (``make test-at``, ``PPNB_SUITE_DAY``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ FAR_FUTURE = dt.date(2090, 1, 1)  # from here on, a date stands for "the far fut
 WALL_CLOCK = {
     "ppnb/actions.py": {"_now": "when a journal line was written: an audit stamp, no decision"},
     "ppnb/client/_client.py": {"today": "on PayPal the book's today is the UTC date"},
-    "ppnb/reports.py": {"report": "the report's 'generated at' stamp, beside its as-of date"},
+    "ppnb/reports/_report.py": {"report": "the report's 'generated at' stamp, beside its as-of date"},
     "ppnb/webhooks.py": {"_utc": "a live signature is fresh against real time (replay window)",
                          "receiver": "when an event was received: an audit stamp"},
     "tests/test_client.py": {
