@@ -214,6 +214,10 @@ _PRECISION = 18  # decimal digits Arrow may hold, so that every parsed amount is
 _SCALE = 10.0 ** np.arange(max(CURRENCY_DECIMALS.values()) + 1)  # minor units per unit
 
 
+#: Statuses of an invoice that was called off: PayPal's spec lists CANCELLED; its
+#: documentation also lists AUTO_CANCELLED ("automatically cancelled", OBSERVED.md).
+CANCELLED_STATUSES = frozenset({"CANCELLED", "AUTO_CANCELLED"})
+
 @dataclass(frozen=True, eq=False)
 class Tables:
     """The four tables of a set of invoices; unpacks as ``inv, items, pays, refs = tables``.

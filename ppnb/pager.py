@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 
 from .client import Client, NotFound, RateLimited
-from .frames import Tables, Walked, assemble, flatten, walk
+from .frames import CANCELLED_STATUSES, Tables, Walked, assemble, flatten, walk
 
 __all__ = ["MAX_PAGES", "fetch_invoices", "fetch_raw", "fetch_tables", "incomplete",
            "search_data"]
@@ -71,7 +71,6 @@ COLLECTIONS = ["items", "payments", "refunds", "additional_recipients_info", "at
 PAID_STATUSES = frozenset({"PAID", "MARKED_AS_PAID", "PARTIALLY_PAID", "REFUNDED",
                            "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
 REFUNDED_STATUSES = frozenset({"REFUNDED", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED"})
-CANCELLED_STATUSES = frozenset({"CANCELLED", "AUTO_CANCELLED"})
 #: A page slower than this (seconds) to come is read into columns as soon as it arrives.
 OVERLAP_AFTER = 0.05
 _TEXT_FILTERS = {

@@ -380,3 +380,15 @@ def test_as_of_today_equals_todays_view(docs: list[dict[str, Any]]) -> None:
                    & (inv["due_minor"] > 0)]
     assert dict(zip(detail["id"], detail["outstanding_minor"], strict=True)) == dict(
         zip(open_now["id"], open_now["due_minor"], strict=True))
+
+
+def test_an_auto_cancelled_invoice_stops_being_owed_when_it_was_called_off() -> None:
+    """PayPal's docs list AUTO_CANCELLED; without a cancel time it counts from last update."""
+    tables = flatten([
+        invoice("A", 5000, status="AUTO_CANCELLED", last_update="2025-02-15T00:00:00Z"),
+        invoice("B", 700, invoice_date="2025-01-10", due_date="2025-01-10"),
+    ])
+    before = aging(tables, "2025-02-14", by="none").totals.set_index("currency")
+    assert before.loc["USD", "total"] == 5700  # owed until it was called off
+    after = aging(tables, D, by="none").totals.set_index("currency")
+    assert after.loc["USD", "total"] == 700

@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frames import Tables
+from ..frames import CANCELLED_STATUSES, Tables
 from ..money import format_amount, from_minor
 
 __all__ = ["CACHE_SIZE", "DEFAULT_BUCKETS", "Book", "Pairs", "book_of", "bucket_labels",
@@ -245,7 +245,8 @@ class Book:
         due = _days(inv["due_date"], FOREVER)
         self.due_day = np.where(due < FOREVER, due, self.inv_day)
         cancel = _days(inv["cancelled"], FOREVER)
-        missing = status.eq("CANCELLED").fillna(False).to_numpy(bool) & (cancel == FOREVER)
+        missing = status.isin(CANCELLED_STATUSES).fillna(False).to_numpy(bool) & (
+            cancel == FOREVER)
         if missing.any():
             updated = _days(inv["last_updated"], NEVER)
             cancel = np.where(missing, updated, cancel)
