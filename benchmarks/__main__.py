@@ -32,6 +32,8 @@ RUNS = [
     ("analysis", [], ["--invoices", "100000"]),
     ("bulk", ["--invoices", "1000"], ["--invoices", "200"]),
     ("paypal_like", ["--invoices", "15000"], ["--invoices", "3000", "--naive-pages", "10"]),
+    ("forecast", [], []),
+    ("partners", [], ["--merchants", "20", "--invoices", "200"]),
 ]
 
 

@@ -9,6 +9,7 @@ See :class:`Emulator` for the in-process object and ``ppnb emulator serve`` for 
 
 from ._clock import Clock, ClockError
 from ._errors import ApiError
+from ._fleet import Fleet, revoke, seed_fleet
 from ._server import Credentials, Emulator, RunningEmulator, start
 from ._service import Invoicing, Merchant
 from ._webhooks import DeliveryPolicy
@@ -20,8 +21,11 @@ __all__ = [
     "Credentials",
     "DeliveryPolicy",
     "Emulator",
+    "Fleet",
     "Invoicing",
     "Merchant",
     "RunningEmulator",
+    "revoke",
+    "seed_fleet",
     "start",
 ]
