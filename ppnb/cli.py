@@ -68,7 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK_HOSTS:
         print(f"warning: serving on {args.host}, which is not loopback", file=sys.stderr)
     emulator = Emulator(args.db, merchants=args.merchant or None,
-                        simulation=not args.no_simulation)
+                        simulation=not args.no_simulation,
+                        summaries={"off": False, "on": True, "always": "always"}[args.summaries])
     if args.fault_rate or args.latency_ms != (0, 0):
         emulator.faults.configure(rate=args.fault_rate, latency_ms=args.latency_ms)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -494,6 +495,9 @@ def build_parser(*, dashboard: bool = True) -> argparse.ArgumentParser:
                        help="delay every API call by MIN..MAX milliseconds")
     serve.add_argument("--no-simulation", action="store_true",
                        help="serve PayPal's API only: no /_emulator/ endpoints, no payer page")
+    serve.add_argument("--summaries", choices=("off", "on", "always"), default="off",
+                       help="list and search items as PayPal's summaries: 'on' unless a "
+                       "search's fields asks for collections, 'always' even then")
     calls: list[tuple[str, str, Any]] = [
         ("clock", "show or move the emulator's clock", _clock_call),
         ("reset", "empty every book (merchants and tokens stay)",

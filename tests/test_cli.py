@@ -102,3 +102,13 @@ def test_simulation_verbs_drive_a_running_emulator(
     with pytest.raises(SystemExit):
         main(["emulator", "serve", "--latency-ms", "50,5"])
     assert "MIN <= MAX" in capsys.readouterr().err
+
+
+def test_serve_takes_the_summaries_switch() -> None:
+    from ppnb.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["emulator", "serve"]).summaries == "off"
+    assert parser.parse_args(["emulator", "serve", "--summaries", "always"]).summaries == "always"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["emulator", "serve", "--summaries", "sometimes"])
