@@ -38,7 +38,8 @@ FAR_FUTURE = dt.date(2090, 1, 1)  # from here on, a date stands for "the far fut
 WALL_CLOCK = {
     "ppnb/actions.py": {"_now": "when a journal line was written: an audit stamp, no decision"},
     "ppnb/client/_client.py": {"today": "on PayPal the book's today is the UTC date"},
-    "ppnb/reports/_report.py": {"report": "the report's 'generated at' stamp, beside its as-of date"},
+    "ppnb/reports/_report.py": {
+        "report": "the report's 'generated at' stamp, beside its as-of date"},
     "ppnb/webhooks.py": {"_utc": "a live signature is fresh against real time (replay window)",
                          "receiver": "when an event was received: an audit stamp"},
     "tests/test_client.py": {
