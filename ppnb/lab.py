@@ -73,8 +73,12 @@ def execute_notebooks(notebooks: Iterable[str | Path], out_dir: str | Path, *,
             book = nbformat.read(source, as_version=4)
             manager = KernelManager(kernel_name="python3", transport="ipc",
                                     ip=str(Path(sockets) / source.stem))
-            NotebookClient(book, km=manager, timeout=timeout,
-                           resources={"metadata": {"path": str(out)}}).execute()
+            try:
+                NotebookClient(book, km=manager, timeout=timeout,
+                               resources={"metadata": {"path": str(out)}}).execute()
+            finally:  # a kernel manager we made is ours to stop: nbclient only stops its own
+                if manager.has_kernel:
+                    manager.shutdown_kernel(now=True)
             target = out / source.name
             nbformat.write(book, target)
             written.append(target)

@@ -110,3 +110,19 @@ def _alive(pid: int) -> bool:
         return False
     state = Path(f"/proc/{pid}/stat")
     return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
+
+
+def test_headless_runs_leave_no_kernel_behind(tmp_path: Path) -> None:
+    """execute_notebooks stops each kernel it started (nbclient leaves a given manager's)."""
+    import nbformat
+
+    from ppnb.lab import execute_notebooks
+
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint('pid', os.getpid())")])
+    nbformat.write(probe, tmp_path / "probe.ipynb")
+    [executed] = execute_notebooks([tmp_path / "probe.ipynb"], tmp_path / "out")
+    text = nbformat.read(executed, as_version=4).cells[0].outputs[0]["text"]
+    pid = int(text.split()[1])
+    assert pid != os.getpid()
+    wait_for(lambda: not _alive(pid), "the kernel to stop", 30)
