@@ -14,7 +14,7 @@ DAY ?= 2027-01-15
 DAY_TESTS ?= -m "not slow" --ignore tests/test_schemathesis.py --ignore tests/test_notebooks.py \
 	--ignore tests/test_browser_notebooks.py
 
-.PHONY: run test test-at lint bench setup clean
+.PHONY: run test test-at test-wheel lint bench setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ lint: $(STAMP)
 test: lint $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-at DAY=$(DAY) DAY_TESTS='$(DAY_TESTS)'
+	$(MAKE) --no-print-directory test-wheel
 
 # The suite with every Python process's wall clock (children included) on $(DAY) at 10:00 UTC,
 # running on from there: `make test-at DAY=2028-02-29 DAY_TESTS=tests/test_rules.py`. The clock
@@ -51,6 +52,11 @@ test: lint $(CHROMIUM) $(FAKETIME)
 test-at: $(STAMP) $(FAKETIME)
 	@echo "the suite as of $(DAY)"
 	PPNB_SUITE_DAY=$(DAY) $(BIN)/python -m pytest -q -p no:cacheprovider $(DAY_TESTS)
+
+# The package as users get it: `python -m build`, then the wheel in fresh venvs outside the
+# checkout (core only, and ppnb[all] running `ppnb lab --headless` and `ppnb lab`).
+test-wheel: $(STAMP)
+	$(BIN)/python .ci/wheel_check.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
