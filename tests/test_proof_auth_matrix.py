@@ -257,6 +257,56 @@ def send(api: Api, call: Call, headers: dict[str, str], *, auth: bool) -> Outcom
     return Outcome(response.status_code, name, response.content, created)
 
 
+def run_matrix(running: Any, apis: dict[str, Api], ids: dict[str, str],
+               calls_for: Callable[[dict[str, str]], list[Call]]) -> Matrix:
+    """Run every cell once on ``running``: the refusals for every call, then the granted
+    partner, fingerprinting each merchant's book around each phase.
+
+    ``apis`` holds ``owner``, ``other``, ``partner`` and ``granted`` (granted by the owner);
+    ``ids`` is the owner's book (:func:`owner_book`), ``calls_for`` makes the calls on it.
+    Shared by the v2 matrix here and the v1 matrix (``test_v1_auth_matrix``).
+    """
+    emulator = running.emulator
+    owner, other = apis["owner"], apis["other"]
+    stale = owner.token  # a real token, used above; it expires below
+    ttl = emulator.service.token_ttl
+    emulator.clock.advance(seconds=ttl - 600)
+    for api in apis.values():
+        api.token = api.fetch_token()
+    emulator.clock.advance(seconds=600)  # the stale token's last second is over
+    payer = {who: emulator.merchant(api.client_id).payer_id for who, api in apis.items()}
+    run = Matrix(calls_for(ids), set(ids.values()))
+
+    def snapshot() -> None:
+        for who in apis:
+            run.books.setdefault(who, []).append(fingerprint(running, payer[who]))
+
+    def acting(partner: str) -> dict[str, str]:
+        return {"PayPal-Auth-Assertion": auth_assertion(apis[partner].client_id,
+                                                        payer_id=payer["owner"])}
+
+    bad = owner.token[:-1] + ("A" if owner.token[-1] != "A" else "B")
+    senders: dict[str, Callable[[Call], Outcome]] = {
+        "no token": lambda c: send(owner, c, {}, auth=False),
+        "bad token": lambda c: send(owner, c, {"Authorization": f"Bearer {bad}"}, auth=False),
+        "expired token": lambda c: send(owner, c, {"Authorization": f"Bearer {stale}"},
+                                        auth=False),
+        "other merchant": lambda c: send(other, c, {}, auth=True),
+        "partner without grant": lambda c: send(apis["partner"], c, acting("partner"),
+                                                auth=True),
+        "partner with grant": lambda c: send(apis["granted"], c, acting("granted"), auth=True),
+    }
+    snapshot()
+    for case in REFUSED:
+        for call in run.calls:
+            run.cells[call.operation, case] = senders[case](call)
+    snapshot()
+    for call in run.calls:
+        run.cells[call.operation, "partner with grant"] = senders["partner with grant"](call)
+    snapshot()
+    return run
+
+
 @pytest.fixture(scope="module")
 def matrix() -> Iterator[Matrix]:
     """Run all cells once: the five refusals for every operation, then the granted partner."""
@@ -266,54 +316,13 @@ def matrix() -> Iterator[Matrix]:
         apis: dict[str, Api] = {who: Api(running.base_url, *new_merchant(emulator))
                                 for who in ("owner", "other", "partner", "granted")}
         try:
-            owner, other = apis["owner"], apis["other"]
+            owner = apis["owner"]
             emulator.grant(owner.client_id, apis["granted"].client_id)
             for who in ("other", "partner", "granted"):  # each has a book of its own
                 apis[who].create(number=f"{who.upper()}-1")
                 assert apis[who].post(f"{V2}/templates", {"name": f"{who} own"}).status_code \
                     == 201
-            ids = owner_book(owner)
-            stale = owner.token  # a real token, used above; it expires below
-            ttl = emulator.service.token_ttl
-            emulator.clock.advance(seconds=ttl - 600)
-            for api in apis.values():
-                api.token = api.fetch_token()
-            emulator.clock.advance(seconds=600)  # the stale token's last second is over
-            payer = {who: emulator.merchant(api.client_id).payer_id for who, api in apis.items()}
-            run = Matrix(calls_for(ids), set(ids.values()))
-            books = run.books
-
-            def snapshot() -> None:
-                for who in apis:
-                    books.setdefault(who, []).append(fingerprint(running, payer[who]))
-
-            def acting(partner: str) -> dict[str, str]:
-                return {"PayPal-Auth-Assertion": auth_assertion(apis[partner].client_id,
-                                                                payer_id=payer["owner"])}
-
-            bad = owner.token[:-1] + ("A" if owner.token[-1] != "A" else "B")
-            senders: dict[str, Callable[[Call], Outcome]] = {
-                "no token": lambda c: send(owner, c, {}, auth=False),
-                "bad token": lambda c: send(owner, c, {"Authorization": f"Bearer {bad}"},
-                                            auth=False),
-                "expired token": lambda c: send(owner, c, {"Authorization": f"Bearer {stale}"},
-                                                auth=False),
-                "other merchant": lambda c: send(other, c, {}, auth=True),
-                "partner without grant": lambda c: send(apis["partner"], c, acting("partner"),
-                                                        auth=True),
-                "partner with grant": lambda c: send(apis["granted"], c, acting("granted"),
-                                                     auth=True),
-            }
-            snapshot()
-            for case in REFUSED:
-                for call in run.calls:
-                    run.cells[call.operation, case] = senders[case](call)
-            snapshot()
-            for call in run.calls:
-                run.cells[call.operation, "partner with grant"] = senders["partner with grant"](
-                    call)
-            snapshot()
-            yield run
+            yield run_matrix(running, apis, owner_book(owner), calls_for)
         finally:
             for api in apis.values():
                 api.http.close()

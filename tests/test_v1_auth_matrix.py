@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +30,10 @@ from test_proof_auth_matrix import (
     Matrix,
     Outcome,
     changed,
-    fingerprint,
-    send,
+    run_matrix,
 )
 from test_v1_api import INV, SEARCH, TPL, v1_body
 
-from ppnb.client import auth_assertion
 from ppnb.emulator import Clock, start
 
 MARKER = f"owner-only-{uuid.uuid4().hex}"
@@ -149,50 +147,11 @@ def matrix() -> Iterator[Matrix]:
         apis = {who: Api(running.base_url, *new_merchant(emulator))
                 for who in ("owner", "other", "partner", "granted")}
         try:
-            owner, other = apis["owner"], apis["other"]
+            owner = apis["owner"]
             emulator.grant(owner.client_id, apis["granted"].client_id)
             for who in ("other", "partner", "granted"):  # each has a book of its own
                 assert apis[who].post(INV, v1_body(number=f"{who.upper()}-1")).status_code == 201
-            ids = owner_book(owner)
-            stale = owner.token
-            emulator.clock.advance(seconds=emulator.service.token_ttl - 600)
-            for api in apis.values():
-                api.token = api.fetch_token()
-            emulator.clock.advance(seconds=600)
-            payer = {who: emulator.merchant(api.client_id).payer_id for who, api in apis.items()}
-            run = Matrix(calls_for(ids), set(ids.values()))
-
-            def snapshot() -> None:
-                for who in apis:
-                    run.books.setdefault(who, []).append(fingerprint(running, payer[who]))
-
-            def acting(partner: str) -> dict[str, str]:
-                return {"PayPal-Auth-Assertion": auth_assertion(apis[partner].client_id,
-                                                                payer_id=payer["owner"])}
-
-            bad = owner.token[:-1] + ("A" if owner.token[-1] != "A" else "B")
-            senders: dict[str, Callable[[Call], Outcome]] = {
-                "no token": lambda c: send(owner, c, {}, auth=False),
-                "bad token": lambda c: send(owner, c, {"Authorization": f"Bearer {bad}"},
-                                            auth=False),
-                "expired token": lambda c: send(owner, c, {"Authorization": f"Bearer {stale}"},
-                                                auth=False),
-                "other merchant": lambda c: send(other, c, {}, auth=True),
-                "partner without grant": lambda c: send(apis["partner"], c, acting("partner"),
-                                                        auth=True),
-                "partner with grant": lambda c: send(apis["granted"], c, acting("granted"),
-                                                     auth=True),
-            }
-            snapshot()
-            for case in REFUSED:
-                for call in run.calls:
-                    run.cells[call.operation, case] = senders[case](call)
-            snapshot()
-            for call in run.calls:
-                run.cells[call.operation, "partner with grant"] = senders["partner with grant"](
-                    call)
-            snapshot()
-            yield run
+            yield run_matrix(running, apis, owner_book(owner), calls_for)
         finally:
             for api in apis.values():
                 api.http.close()
