@@ -31,7 +31,7 @@ import nbformat
 import pandas as pd
 
 from . import analysis, plots
-from .analysis._common import as_date
+from .analysis import as_date
 from .frames import Tables
 from .reports import KPI_DAYS, report
 

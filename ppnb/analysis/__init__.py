@@ -18,11 +18,11 @@ sums are int64 minor units per currency, never added across currencies; float co
 from ._aging import Aging, aging, aging_series
 from ._backtest import backtest
 from ._cohorts import cohort_curves
-from ._common import DEFAULT_BUCKETS, AnalysisError, bucket_labels, month_ends
 from ._customers import customer_view
 from ._features import disputed
 from ._forecast import cash_forecast
 from ._kpis import dso_countback, kpi_series, kpis
+from ._params import DEFAULT_BUCKETS, AnalysisError, as_date, bucket_labels, month_ends
 from ._predict import predict_payments
 from ._rolls import RollRates, roll_rates
 from ._worklist import worklist
@@ -34,6 +34,7 @@ __all__ = [
     "RollRates",
     "aging",
     "aging_series",
+    "as_date",
     "backtest",
     "bucket_labels",
     "cash_forecast",

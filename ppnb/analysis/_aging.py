@@ -14,14 +14,12 @@ import pandas as pd
 from ..display import declare
 from ..frames import Tables
 from ..money import from_minor
-from ._common import (
+from ._common import Book, Pairs, book_of
+from ._params import (
     DEFAULT_BUCKETS,
     AnalysisError,
-    Book,
-    Pairs,
     amount_text,
     as_date,
-    book_of,
     bucket_labels,
     check_basis,
     check_buckets,

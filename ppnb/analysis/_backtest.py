@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import FOREVER, as_date, book_of, day_number
+from ._common import FOREVER, book_of
+from ._params import as_date, day_number
 from ._predict import HORIZON, predict_payments
 
 __all__ = ["backtest"]

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import AnalysisError, Book, as_date, book_of, day_number
+from ._common import Book, book_of
+from ._params import AnalysisError, as_date, day_number
 
 __all__ = ["cohort_curves"]
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import as_date, book_of, check_basis, day_number
+from ._common import book_of
+from ._params import as_date, check_basis, day_number
 
 __all__ = ["CUSTOMER_COLUMNS", "customer_view"]
 

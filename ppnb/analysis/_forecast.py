@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import Tables
-from ._common import AnalysisError
+from ._params import AnalysisError
 from ._predict import payment_model
 
 __all__ = ["FORECAST_COLUMNS", "cash_forecast"]

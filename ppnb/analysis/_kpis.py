@@ -12,15 +12,8 @@ import pandas as pd
 
 from ..display import declare
 from ..frames import Tables
-from ._common import (
-    AnalysisError,
-    Book,
-    as_date,
-    book_of,
-    check_basis,
-    day_number,
-    from_day,
-)
+from ._common import Book, book_of
+from ._params import AnalysisError, as_date, check_basis, day_number, from_day
 
 __all__ = ["KPI_COLUMNS", "dso_countback", "kpi_series", "kpis"]
 

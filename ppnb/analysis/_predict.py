@@ -36,8 +36,9 @@ import pandas as pd
 
 from ..display import declare
 from ..frames import Tables
-from ._common import AnalysisError, amount_text, as_date, book_of, day_number
+from ._common import book_of
 from ._features import FEATURES, GROUPS, Population, population
+from ._params import AnalysisError, amount_text, as_date, day_number
 
 __all__ = ["HORIZON", "MIN_PAID", "PaymentModel", "payment_model", "predict_payments"]
 

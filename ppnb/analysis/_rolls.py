@@ -12,11 +12,11 @@ import pandas as pd
 
 from ..display import declare
 from ..frames import Tables
-from ._common import (
+from ._common import book_of
+from ._params import (
     DEFAULT_BUCKETS,
     AnalysisError,
     as_date,
-    book_of,
     bucket_labels,
     check_basis,
     check_buckets,

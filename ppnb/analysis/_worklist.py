@@ -12,7 +12,7 @@ from ..display import declare
 from ..frames import Tables
 from ..money import from_minor
 from ._aging import _rate_table, aging
-from ._common import DEFAULT_BUCKETS, AnalysisError
+from ._params import DEFAULT_BUCKETS, AnalysisError
 from ._predict import HORIZON, _frame, payment_model
 
 __all__ = ["WORKLIST_COLUMNS", "worklist"]

@@ -7,8 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis import DEFAULT_BUCKETS
-from ..analysis._common import as_date
+from ..analysis import DEFAULT_BUCKETS, as_date
 from ..frames import Tables
 from ._book import KPI_DAYS, PAGE_SIZES, collect
 from ._files import ReportError, check_target, replacing
