@@ -6,15 +6,29 @@
 >>> tables.invoices.head()                                                   # doctest: +SKIP
 
 Attributes are imported on first use, so ``import ppnb`` stays light (the emulator's server
-process never loads pandas).
+process never loads pandas). ``dir(ppnb)`` lists exactly the public names (``__all__``);
+every failure ppnb reports is a :class:`PPNBError`.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+from importlib import metadata as _metadata
 
-import importlib
-from typing import Any
+from ._errors import PPNBError
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version; ``0+unknown`` when ppnb runs from a folder that
+    was never installed (PEP 440's local form, so version comparisons still parse)."""
+    try:
+        return _metadata.version("ppnb")
+    except _metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
+
+#: Module attributes every module has, shown by ``dir(ppnb)`` beside ``__all__``.
+_DUNDERS = ("__all__", "__doc__", "__file__", "__name__", "__path__", "__spec__")
 
 _EXPORTS = {
     "Client": "ppnb.client",
@@ -44,6 +58,7 @@ _EXPORTS = {
 
 __all__ = [
     "Client",
+    "PPNBError",
     "PayPalError",
     "Tables",
     "__version__",
@@ -70,13 +85,15 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    """Import a public name from its module on first use."""
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        value = getattr(_importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'ppnb' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names (and a module's usual dunders), not the imports or submodules."""
+    return sorted({*__all__, *_DUNDERS})

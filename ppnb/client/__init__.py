@@ -4,11 +4,13 @@
 >>> client = ppnb.connect()            # the embedded emulator unless PPNB_ENV says otherwise
 >>> client.invoices.search({"status": ["UNPAID"]}, page_size=100)   # doctest: +SKIP
 
-See :class:`Client` for the operations and :mod:`ppnb.client._errors` for the error tree.
+See :class:`Client` for the operations, :class:`RetryPolicy` for the one retry loop,
+:class:`Throttle` for slowing concurrent requests after a 429, and
+:mod:`ppnb.client._errors` for the error tree.
 """
 
-from ._auth import ClientCredentials
-from ._client import LOOPBACK_HOSTS, Client, Invoices, RetryPolicy, Templates, auth_assertion
+from ._auth import ClientCredentials, auth_assertion
+from ._client import LOOPBACK_HOSTS, Client
 from ._connect import ENVIRONMENTS, connect, embedded_emulator
 from ._errors import (
     APIError,
@@ -21,6 +23,9 @@ from ._errors import (
     ServerError,
     TransportError,
 )
+from ._operations import Invoices, Templates
+from ._retry import RetryPolicy
+from ._throttle import Throttle
 
 __all__ = [
     "ENVIRONMENTS",
@@ -38,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Templates",
+    "Throttle",
     "TransportError",
     "auth_assertion",
     "connect",

@@ -1,4 +1,5 @@
-"""OAuth2 client credentials as an httpx auth flow, with a token shared across threads."""
+"""OAuth2 client credentials as an httpx auth flow, with a token shared across threads, and
+the assertion a partner sends to act for a merchant."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator
+from typing import Any
 
 import httpx
+import orjson
 
 from ._errors import error_for
+
+__all__ = ["ClientCredentials", "auth_assertion"]
 
 log = logging.getLogger("ppnb.client")
 
@@ -110,3 +115,15 @@ class ClientCredentials(httpx.Auth):
             self._store(response)
             return response.json()
 
+
+def auth_assertion(client_id: str, *, payer_id: str | None = None,
+                   email: str | None = None) -> str:
+    """PayPal-Auth-Assertion for a partner acting for a merchant (an unsigned JWT)."""
+    if not (payer_id or email):
+        raise ValueError("an auth assertion needs the merchant's payer_id or email")
+    claims = {"iss": client_id, **({"payer_id": payer_id} if payer_id else {"email": email})}
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps(value)).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none'})}.{part(claims)}."

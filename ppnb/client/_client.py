@@ -2,92 +2,32 @@
 
 from __future__ import annotations
 
-import base64
+import copy
 import datetime as dt
 import logging
-import random
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
 
-from ._auth import ClientCredentials
+from ._auth import ClientCredentials, auth_assertion
 from ._errors import APIError, PayPalError, TransportError, error_for
+from ._operations import INVOICES, TEMPLATES, Invoices, Templates
+from ._retry import RETRY_STATUSES, RetryPolicy, retry_after
+from ._throttle import Throttle
 from ._transport import LoopbackTransport
+
+__all__ = ["LOOPBACK_HOSTS", "Client"]
 
 log = logging.getLogger("ppnb.client")
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-INVOICES = "/v2/invoicing/invoices"
-TEMPLATES = "/v2/invoicing/templates"
 #: Sent with create and full update: without it PayPal answers with a bare ``self`` link
 #: (OBSERVED.md; the spec's 201 text), with it the whole invoice or template.
 REPRESENTATION = {"Prefer": "return=representation"}
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When and how long to wait before trying a request again.
-
-    Connection errors and 429/500/502/503/504 are retried; 400, 401 (after one token
-    refresh), 403, 404 and 422 never are. Waits grow exponentially with full jitter, capped
-    at ``max_backoff``; a 429's ``Retry-After`` is honoured (up to ``max_retry_after``).
-
-    Parameters
-    ----------
-    attempts
-        Total tries per request, the first included.
-    backoff
-        Base wait in seconds: attempt *n* waits up to ``backoff * 2**n``.
-    max_backoff
-        Cap on a single computed wait.
-    max_retry_after
-        Cap on a server-requested wait.
-    sleep
-        How to wait (tests pass a recorder instead of :func:`time.sleep`).
-    """
-
-    attempts: int = 4
-    backoff: float = 0.25
-    max_backoff: float = 8.0
-    max_retry_after: float = 60.0
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed try number ``attempt`` (0-based)."""
-        computed = self.rng.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
-        if retry_after is not None:
-            return max(min(retry_after, self.max_retry_after), computed)
-        return computed
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def auth_assertion(client_id: str, *, payer_id: str | None = None,
-                   email: str | None = None) -> str:
-    """PayPal-Auth-Assertion for a partner acting for a merchant (an unsigned JWT)."""
-    if not (payer_id or email):
-        raise ValueError("an auth assertion needs the merchant's payer_id or email")
-    claims = {"iss": client_id, **({"payer_id": payer_id} if payer_id else {"email": email})}
-
-    def part(value: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(orjson.dumps(value)).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part(claims)}."
 
 
 #: Host names of this machine: plain http is allowed to them only (e.g. the emulator).
@@ -105,7 +45,7 @@ class Client:
     client_id, client_secret
         The REST app's credentials. The secret never appears in repr, logs or errors.
     retry
-        The :class:`RetryPolicy`.
+        The :class:`RetryPolicy`: the one place where requests are tried again.
     timeout
         Seconds per HTTP attempt.
     max_connections
@@ -125,6 +65,15 @@ class Client:
     write is applied once. Create and full update ask for the whole resource
     (``Prefer: return=representation``) and, should a server still answer with only its
     ``self`` link, read it with one GET, so they always return the resource.
+
+    Attributes
+    ----------
+    stats
+        HTTP attempts by outcome: ``requests``, ``retries``, ``transport_errors`` and one
+        key per status code (shared with the clients :meth:`with_throttle` makes).
+    throttle
+        The :class:`Throttle` every attempt goes through, or None (the default: no limit
+        beyond the connection pool). Set by :meth:`with_throttle`.
     """
 
     def __init__(
@@ -160,8 +109,8 @@ class Client:
         )
         self._assertion = auth_assertion
         self._stats_lock = threading.Lock()
-        #: HTTP attempts by outcome: ``requests``, ``retries``, and one key per status code.
         self.stats: Counter[str] = Counter()
+        self.throttle: Throttle | None = None
         self.invoices = Invoices(self)
         self.templates = Templates(self)
 
@@ -185,6 +134,25 @@ class Client:
                       auth_assertion=auth_assertion(self.client_id, payer_id=payer_id,
                                                     email=email),
                       _auth=self._auth, _http=self._http)
+
+    def with_throttle(self, throttle: Throttle | None) -> Client:
+        """This client, sending every HTTP attempt through ``throttle``.
+
+        The returned client shares this one's connections, token, retry policy and
+        :attr:`stats`; only the throttle differs (close this client, not it). Threads that
+        share a throttle slow down together after a 429 (it halves how many attempts may
+        be in flight) while each request is still tried at most ``retry.attempts`` times:
+        this is how the pager fetches pages concurrently without a retry loop of its own.
+
+        Examples
+        --------
+        >>> paced = client.with_throttle(Throttle(6))         # doctest: +SKIP
+        >>> pool.map(lambda n: paced.invoices.search({}, page=n), range(1, 50))  # doctest: +SKIP
+        """
+        twin = copy.copy(self)
+        twin.throttle = throttle
+        twin.invoices, twin.templates = Invoices(twin), Templates(twin)
+        return twin
 
     def get_token(self) -> dict[str, Any]:
         """Fetch a fresh access token (``POST /v1/oauth2/token``) and use it from now on.
@@ -244,8 +212,8 @@ class Client:
         while True:
             self._count("requests")
             try:
-                response = self._http.request(method, path, content=content, params=params,
-                                              headers=sent)
+                response = self._attempt(method, path, content=content, params=params,
+                                         headers=sent)
             except httpx.TransportError as exc:
                 self._count("transport_errors")
                 if attempt + 1 >= self.retry.attempts:
@@ -265,7 +233,7 @@ class Client:
                 continue
             self._count(str(response.status_code))
             if response.status_code in RETRY_STATUSES and attempt + 1 < self.retry.attempts:
-                self._wait(method, path, attempt, _retry_after(response),
+                self._wait(method, path, attempt, retry_after(response),
                            str(response.status_code))
                 attempt += 1
                 continue
@@ -278,7 +246,22 @@ class Client:
             raise error_for(response.status_code, body if isinstance(body, dict) else {},
                             method=method, path=path,
                             debug_id=response.headers.get("paypal-debug-id"),
-                            retry_after=_retry_after(response))
+                            retry_after=retry_after(response))
+        return response
+
+    def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP attempt; with a :attr:`throttle`, inside one of its slots, and the
+        throttle learns the answer's status (the token endpoint's included)."""
+        throttle = self.throttle
+        if throttle is None:
+            return self._http.request(method, path, **kwargs)
+        with throttle:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except APIError as exc:  # the token endpoint's refusal, raised by the auth flow
+                throttle.observe(exc.status)
+                raise
+        throttle.observe(response.status_code)
         return response
 
     def _wait(self, method: str, path: str, attempt: int, retry_after: float | None,
@@ -320,152 +303,3 @@ class Client:
             raise PayPalError(f"{method} {path}: the answer linked to {body['href']!r}, "
                               f"not to one of {collection}", method=method, path=path)
         return self.call("GET", link)
-
-
-class Invoices:
-    """Invoicing v2 invoice operations (``client.invoices``)."""
-
-    def __init__(self, client: Client) -> None:
-        self._c = client
-
-    def create(self, invoice: Mapping[str, Any], *, request_id: str | None = None) -> dict:
-        """Create a draft invoice; returns it (see :meth:`Client.represented`)."""
-        return self._c.represented("POST", INVOICES, json=invoice, request_id=request_id)
-
-    def list(self, *, page: int = 1, page_size: int = 20, total_required: bool = False,
-             fields: str = "all") -> dict:
-        """One page of invoices (``items``, ``links``, totals when asked)."""
-        return self._c.call("GET", INVOICES, params={
-            "page": page, "page_size": page_size, "total_required": _flag(total_required),
-            "fields": fields})
-
-    def get(self, invoice_id: str) -> dict:
-        """One invoice."""
-        return self._c.call("GET", f"{INVOICES}/{_seg(invoice_id)}")
-
-    def update(self, invoice_id: str, invoice: Mapping[str, Any], *,
-               send_to_recipient: bool | None = None,
-               send_to_invoicer: bool | None = None) -> dict:
-        """Fully replace an invoice (omitted fields are cleared); returns it."""
-        params = {k: _flag(v) for k, v in (("send_to_recipient", send_to_recipient),
-                                           ("send_to_invoicer", send_to_invoicer))
-                  if v is not None}
-        return self._c.represented("PUT", f"{INVOICES}/{_seg(invoice_id)}", json=invoice,
-                                   params=params or None)
-
-    def delete(self, invoice_id: str) -> None:
-        """Delete a draft or scheduled invoice."""
-        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}")
-
-    def send(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
-             request_id: str | None = None) -> dict:
-        """Send (or schedule, for a future issue date) an invoice.
-
-        Returns the body: a ``payer-view`` link when sent, ``{"links": [...]}`` when
-        scheduled.
-        """
-        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/send", json=notification or {},
-                            request_id=request_id)
-
-    def remind(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
-               request_id: str | None = None) -> None:
-        """Send a payment reminder (at most 2 per invoice per day)."""
-        self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/remind", json=notification or {},
-                     request_id=request_id)
-
-    def cancel(self, invoice_id: str, notification: Mapping[str, Any] | None = None, *,
-               request_id: str | None = None) -> None:
-        """Cancel a sent invoice."""
-        self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/cancel", json=notification or {},
-                     request_id=request_id)
-
-    def record_payment(self, invoice_id: str, payment: Mapping[str, Any], *,
-                       request_id: str | None = None) -> dict:
-        """Record a payment (``invoices.payments``); returns ``{"payment_id": ...}``."""
-        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/payments", json=payment,
-                            request_id=request_id)
-
-    def delete_payment(self, invoice_id: str, transaction_id: str) -> None:
-        """Delete an external payment."""
-        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}/payments/{_seg(transaction_id)}")
-
-    def record_refund(self, invoice_id: str, refund: Mapping[str, Any], *,
-                      request_id: str | None = None) -> dict:
-        """Record a refund (``invoices.refunds``); returns ``{"refund_id": ...}``."""
-        return self._c.call("POST", f"{INVOICES}/{_seg(invoice_id)}/refunds", json=refund,
-                            request_id=request_id)
-
-    def delete_refund(self, invoice_id: str, transaction_id: str) -> None:
-        """Delete an external refund."""
-        self._c.call("DELETE", f"{INVOICES}/{_seg(invoice_id)}/refunds/{_seg(transaction_id)}")
-
-    def generate_qr_code(self, invoice_id: str, *, width: int = 500, height: int = 500,
-                         action: str = "pay") -> bytes:
-        """The invoice's QR code as PNG bytes (decoded from PayPal's base64 body)."""
-        response = self._c.request("POST", f"{INVOICES}/{_seg(invoice_id)}/generate-qr-code",
-                                   json={"width": width, "height": height, "action": action})
-        return _qr_png(response)
-
-    def generate_next_invoice_number(self) -> dict:
-        """The next free invoice number: ``{"invoice_number": ...}``."""
-        return self._c.call("POST", "/v2/invoicing/generate-next-invoice-number")
-
-    def search(self, search_data: Mapping[str, Any] | None = None, *, page: int = 1,
-               page_size: int = 20, total_required: bool = False) -> dict:
-        """One page of invoices matching every filter in ``search_data``."""
-        return self._c.call("POST", "/v2/invoicing/search-invoices", json=search_data or {},
-                            params={"page": page, "page_size": page_size,
-                                    "total_required": _flag(total_required)}, read=True)
-
-
-class Templates:
-    """Invoicing v2 template operations (``client.templates``)."""
-
-    def __init__(self, client: Client) -> None:
-        self._c = client
-
-    def list(self, *, fields: str = "all", page: int = 1, page_size: int = 20) -> dict:
-        """The merchant's templates with profile details."""
-        return self._c.call("GET", TEMPLATES, params={"fields": fields, "page": page,
-                                                      "page_size": page_size})
-
-    def create(self, template: Mapping[str, Any], *, request_id: str | None = None) -> dict:
-        """Create a template; returns it."""
-        return self._c.represented("POST", TEMPLATES, json=template, request_id=request_id)
-
-    def get(self, template_id: str) -> dict:
-        """One template."""
-        return self._c.call("GET", f"{TEMPLATES}/{_seg(template_id)}")
-
-    def update(self, template_id: str, template: Mapping[str, Any]) -> dict:
-        """Fully replace a template; returns it."""
-        return self._c.represented("PUT", f"{TEMPLATES}/{_seg(template_id)}", json=template)
-
-    def delete(self, template_id: str) -> None:
-        """Delete a template."""
-        self._c.call("DELETE", f"{TEMPLATES}/{_seg(template_id)}")
-
-
-def _seg(value: str) -> str:
-    """An id as one URL path segment: ``/``, ``?``, ``#``, spaces and dot segments escaped,
-    so a typed id can never reach another resource (``x/../../templates``)."""
-    text = str(value)
-    if not text:
-        raise ValueError("an id must not be empty")
-    segment = quote(text, safe="")
-    return segment.replace(".", "%2E") if segment in (".", "..") else segment
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _qr_png(response: httpx.Response) -> bytes:
-    """Extract the PNG from PayPal's multipart (or bare base64) QR-code body."""
-    text = response.content.decode("ascii", "replace")
-    if "\r\n\r\n" in text:
-        text = text.split("\r\n\r\n", 1)[1].split("\r\n--", 1)[0]
-    png = base64.b64decode("".join(text.split()))
-    if not png.startswith(b"\x89PNG"):
-        raise ValueError("the QR-code response did not contain a PNG image")
-    return png

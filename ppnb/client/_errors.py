@@ -1,16 +1,17 @@
-"""The client's exceptions: one small tree.
+"""The client's exceptions: one small tree under :class:`ppnb.PPNBError`.
 
 ::
 
-    PayPalError                      every failure the client reports
-    ├── TransportError               no HTTP answer (connection refused/reset, timeout)
-    └── APIError                     PayPal answered with an error status
-        ├── InvalidRequest           400, 409, 415, 422: the request is wrong; see .issues
-        ├── AuthenticationError      401: bad credentials or token
-        ├── PermissionDenied         403
-        ├── NotFound                 404
-        ├── RateLimited              429 (after the retries ran out)
-        └── ServerError              5xx (after the retries ran out)
+    PPNBError                        every failure ppnb reports (ppnb._errors)
+    └── PayPalError                  every failure the client reports
+        ├── TransportError           no HTTP answer (connection refused/reset, timeout)
+        └── APIError                 PayPal answered with an error status
+            ├── InvalidRequest       400, 409, 415, 422: the request is wrong; see .issues
+            ├── AuthenticationError  401: bad credentials or token
+            ├── PermissionDenied     403
+            ├── NotFound             404
+            ├── RateLimited          429 (after the retries ran out)
+            └── ServerError          5xx (after the retries ran out)
 
 ``str(error)`` is one readable line naming the issue codes, e.g.
 ``422 UNPROCESSABLE_ENTITY on POST /v2/invoicing/invoices/INV2-…/cancel:
@@ -21,6 +22,8 @@ Errors never carry request headers or bodies, so no secret or token can leak thr
 from __future__ import annotations
 
 from typing import Any
+
+from .._errors import PPNBError
 
 __all__ = [
     "APIError",
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 
-class PayPalError(Exception):
+class PayPalError(PPNBError):
     """Base class of every error the ppnb client raises."""
 
     def __init__(self, message: str, *, method: str = "", path: str = "") -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._errors import PPNBError
 from ..limits import EMAIL
 from ..money import MoneyError, parse_amount, to_minor
 
@@ -60,7 +61,7 @@ send_to_invoicer = true        # a copy to the merchant: escalation is visible
 """
 
 
-class DunningError(ValueError):
+class DunningError(PPNBError, ValueError):
     """A policy that cannot be used as written, or a run that cannot go ahead (the message
     says which key or what is wrong)."""
 
