@@ -8,9 +8,9 @@ snapshot) and export or analyse it, as of the book's today unless told otherwise
 receives webhook events; ``ppnb lab`` opens the notebooks on a seeded emulator
 (``make run``); and ``ppnb dashboard`` serves one page over the same book. Which book a verb
 reads is said on stderr, so stdout carries only data. Secrets are never printed: the full
-credentials go to an env file readable only by you. Text from the book is never run: CSV
-cells that a spreadsheet would read as formulas are neutralised, and terminal tables show
-control characters as escapes.
+credentials and the emulator's control token go to an env file readable only by you. Text
+from the book is never run: CSV cells that a spreadsheet would read as formulas are
+neutralised, and terminal tables show control characters as escapes.
 """
 
 from __future__ import annotations
@@ -37,24 +37,45 @@ def mask(secret: str) -> str:
 
 
 def _merchant_pair(text: str) -> tuple[str, str]:
+    """``CLIENT_ID:SECRET``, ``CLIENT_ID:@FILE`` (the file's first line) or
+    ``CLIENT_ID:env:NAME`` (the environment variable ``NAME``). The inline form shows the
+    secret to anyone who can list processes (``ps``); the other two do not. Errors never
+    echo a secret."""
     client_id, sep, secret = text.partition(":")
     if not sep or not client_id or not secret:
         raise argparse.ArgumentTypeError(
-            f"expected CLIENT_ID:SECRET, got {text.split(':')[0]!r}:..."
+            f"expected CLIENT_ID:SECRET, CLIENT_ID:@FILE or CLIENT_ID:env:NAME, got "
+            f"{text.split(':')[0]!r}:..."
         )
+    if secret.startswith("@"):
+        try:
+            lines = Path(secret[1:]).read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise argparse.ArgumentTypeError(
+                f"{client_id}: cannot read the secret from {secret[1:]}: "
+                f"{getattr(exc, 'strerror', None) or exc.__class__.__name__}") from None
+        secret = lines[0].strip() if lines else ""
+        if not secret:
+            raise argparse.ArgumentTypeError(f"{client_id}: {text.partition('@')[2]} is empty")
+    elif secret.startswith("env:"):
+        name = secret[4:]
+        secret = os.environ.get(name, "")
+        if not secret:
+            raise argparse.ArgumentTypeError(f"{client_id}: the environment variable {name!r} "
+                                             "is not set or empty")
     return client_id, secret
 
 
-def write_env_file(path: Path, base_url: str, client_id: str, secret: str) -> None:
-    """Write connection settings for ``ppnb.connect()`` to ``path`` with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(
-            f"PPNB_ENV=emulator\nPPNB_BASE_URL={base_url}\n"
-            f"PAYPAL_CLIENT_ID={client_id}\nPAYPAL_CLIENT_SECRET={secret}\n"
-        )
-    os.chmod(path, 0o600)
+def write_env_file(path: Path, base_url: str, client_id: str, secret: str,
+                   control_token: str) -> None:
+    """Write connection settings for ``ppnb.connect()`` and the emulator's control token to
+    ``path``, mode 0600 (also when it existed with a wider mode)."""
+    from .client._connect import write_private
+
+    write_private(path, (
+        f"PPNB_ENV=emulator\nPPNB_BASE_URL={base_url}\n"
+        f"PAYPAL_CLIENT_ID={client_id}\nPAYPAL_CLIENT_SECRET={secret}\n"
+        f"PPNB_CONTROL_TOKEN={control_token}\n").encode())
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -62,11 +83,19 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .client import LOOPBACK_HOSTS
+    from ._protocol import LOOPBACK_HOSTS
     from .emulator import Emulator
+    from .emulator._server import server_config
 
     if args.host not in LOOPBACK_HOSTS:
-        print(f"warning: serving on {args.host}, which is not loopback", file=sys.stderr)
+        if not args.insecure_public:
+            print(f"ppnb emulator serve: refusing to serve on {args.host}, which is not "
+                  "loopback (anyone who reaches it could log in with a guessed secret or "
+                  "read the payer pages); give --insecure-public to do it anyway",
+                  file=sys.stderr)
+            return 2
+        print(f"warning: serving on {args.host}, which is not loopback (--insecure-public)",
+              file=sys.stderr)
     emulator = Emulator(args.db, merchants=args.merchant or None,
                         simulation=not args.no_simulation,
                         summaries={"off": False, "on": True, "always": "always"}[args.summaries])
@@ -80,18 +109,20 @@ def _serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     base_url = f"http://{host}:{port}"
+    emulator.hosts.serve_at(args.host, port)
     first = emulator.credentials[0]
-    write_env_file(args.env_file, base_url, first.client_id, first.client_secret)
+    write_env_file(args.env_file, base_url, first.client_id, first.client_secret,
+                   emulator.control_token)
     print(f"PayPal Invoicing v2 emulator at {base_url}")
     print(f"  database: {args.db}")
     for cred in emulator.credentials:
         print(f"  merchant: client id {cred.client_id}, secret {mask(cred.client_secret)}")
-    print(f"  credentials for ppnb.connect(): {args.env_file} (mode 0600)")
+    print(f"  control token (/_emulator/): {mask(emulator.control_token)}")
+    print(f"  credentials and control token: {args.env_file} (mode 0600)")
     print(f"  use it with: set -a; . {args.env_file}; set +a")
     sys.stdout.flush()
     emulator.service.webhooks.base_url = base_url  # deliveries can start before any request
-    config = uvicorn.Config(emulator.app, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(server_config(emulator.app)).run(sockets=[sock])
     return 0
 
 
@@ -109,40 +140,52 @@ def _latency(text: str) -> tuple[int, int]:
 
 def _emulator_url(args: argparse.Namespace) -> str:
     """The running emulator's base URL: --url, else $PPNB_BASE_URL, else the env file."""
+    from .emulator._control import read_env_file
+
     if args.url:
         return args.url.rstrip("/")
     if os.environ.get("PPNB_BASE_URL"):
         return os.environ["PPNB_BASE_URL"].rstrip("/")
     if args.env_file.exists():
-        for line in args.env_file.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key == "PPNB_BASE_URL":
-                return value.rstrip("/")
+        found = read_env_file(args.env_file).get("PPNB_BASE_URL")
+        if found:
+            return found.rstrip("/")
     raise SystemExit(f"ppnb emulator: no emulator found; give --url, set PPNB_BASE_URL, or "
                      f"start one with 'ppnb emulator serve' (it writes {args.env_file})")
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    """Call one ``/_emulator/`` endpoint of a running emulator and print its JSON answer."""
-    import httpx
+    """Make one :class:`~ppnb.emulator.Control` call to a running emulator and print its
+    JSON answer (its error body, and exit status 1, when it is refused). The control token
+    comes from this process, ``$PPNB_CONTROL_TOKEN`` or the env file
+    (:meth:`~ppnb.emulator.Control.for_url`); reading the clock needs none."""
+    from .emulator import Control, ControlError
 
-    method, path, body = args.call(args)
-    url = _emulator_url(args) + "/_emulator" + path
+    url = _emulator_url(args)
     try:
-        response = httpx.request(method, url, json=body, timeout=60)
-    except httpx.TransportError as exc:
-        print(f"ppnb emulator: cannot reach {url}: {exc}", file=sys.stderr)
+        try:
+            control = Control.for_url(url, env_file=args.env_file)
+        except ControlError:
+            if args.call is not _clock_call or args.set or args.advance_days is not None:
+                raise
+            control = Control(url, None)  # reading the clock is open
+        with control:
+            answer = args.call(control, args)
+    except ControlError as exc:
+        if exc.body:
+            print(json.dumps(exc.body, indent=2))
+        print(f"ppnb emulator: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(response.json(), indent=2))
-    return 0 if response.is_success else 1
+    print(json.dumps(answer, indent=2))
+    return 0
 
 
-def _clock_call(args: argparse.Namespace) -> tuple[str, str, dict | None]:
+def _clock_call(control: Any, args: argparse.Namespace) -> Any:
     if args.set is not None:
-        return "POST", "/clock", {"set": args.set}
+        return control.set_clock(args.set)
     if args.advance_days is not None:
-        return "POST", "/clock", {"advance_days": args.advance_days}
-    return "GET", "/clock", None
+        return control.advance(args.advance_days)
+    return control.clock()
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -208,13 +251,12 @@ def _buckets_arg(text: str) -> tuple[int, ...]:
 
 def _read_env_file(path: Path) -> dict[str, str]:
     """``KEY=VALUE`` lines of an env file such as the one ``ppnb emulator serve`` writes."""
+    from .emulator._control import read_env_file
+
     try:
-        lines = path.read_text().splitlines()
+        return read_env_file(path)
     except OSError as exc:
         raise CommandError(f"cannot read --env-file {path}: {exc.strerror}") from None
-    pairs = (line.partition("=") for line in lines if line.strip() and
-             not line.lstrip().startswith("#"))
-    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _connect(args: argparse.Namespace) -> Any:
@@ -478,13 +520,20 @@ def build_parser(*, dashboard: bool = True) -> argparse.ArgumentParser:
     emulator = verbs.add_parser("emulator", help="run the local PayPal Invoicing v2 emulator")
     emulator_verbs = emulator.add_subparsers(dest="emulator_verb", required=True)
     serve = emulator_verbs.add_parser("serve", help="serve the emulator over HTTP")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1); anything not loopback is "
+                       "refused without --insecure-public")
+    serve.add_argument("--insecure-public", action="store_true",
+                       help="serve on a --host that is not loopback, where others can reach "
+                       "it (the emulator is a development tool, not a hardened service)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     serve.add_argument("--db", default="ppnb-emulator.sqlite",
                        help="SQLite file that keeps state across restarts, or :memory:")
     serve.add_argument("--merchant", action="append", type=_merchant_pair,
                        metavar="CLIENT_ID:SECRET",
-                       help="a merchant app to register (repeatable); default: one generated")
+                       help="a merchant app to register (repeatable; default: one generated). "
+                       "The secret may be given as @FILE (its first line) or env:NAME (an "
+                       "environment variable); given inline, 'ps' shows it to other users")
     serve.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
                        help=f"where to write the credentials (default {DEFAULT_ENV_FILE})")
     serve.set_defaults(run=_serve)
@@ -501,19 +550,20 @@ def build_parser(*, dashboard: bool = True) -> argparse.ArgumentParser:
     calls: list[tuple[str, str, Any]] = [
         ("clock", "show or move the emulator's clock", _clock_call),
         ("reset", "empty every book (merchants and tokens stay)",
-         lambda a: ("POST", "/reset", None)),
-        ("stats", "applied effects per operation", lambda a: ("GET", "/stats", None)),
+         lambda control, a: control.reset()),
+        ("stats", "applied effects per operation", lambda control, a: control.stats()),
         ("snapshot", "save the whole state under NAME",
-         lambda a: ("POST", f"/snapshots/{a.name}", None)),
+         lambda control, a: control.snapshot(a.name)),
         ("restore", "roll the state back to snapshot NAME",
-         lambda a: ("POST", f"/snapshots/{a.name}/restore", None)),
+         lambda control, a: control.restore(a.name)),
     ]
     for name, meaning, call in calls:
         verb = emulator_verbs.add_parser(name, help=f"{meaning} (of a running emulator)")
         verb.add_argument("--url", help="the emulator's base URL (default: $PPNB_BASE_URL, "
                           "else the env file)")
         verb.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
-                          help=argparse.SUPPRESS)
+                          help="the env file 'ppnb emulator serve' wrote, for the URL and "
+                          f"the control token (default {DEFAULT_ENV_FILE})")
         if name in ("snapshot", "restore"):
             verb.add_argument("name")
         if name == "clock":

@@ -3,7 +3,9 @@
 The embedded emulator is started on first use in a background thread (loopback, a free
 port) over a SQLite file, so a notebook's book survives kernel restarts. If another process
 already serves that file, ``connect()`` joins it instead of opening the file twice: the
-serving process holds a lock and publishes its URL and credentials in a 0600 file beside it.
+serving process holds a lock and publishes its URL, credentials and control token in a file
+beside it (``DB.serving.json``, mode 0600 each time it is written). The control token of an
+emulator this process serves or joins is known to :meth:`ppnb.emulator.Control.for_url`.
 
 A book that starts empty is seeded with the demo book (:func:`ppnb.seed.seed_demo`) by the
 process that starts serving it, so every notebook has receivables to look at with no
@@ -19,9 +21,11 @@ another day.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ import orjson
 
 from ._client import Client
 
-__all__ = ["ENVIRONMENTS", "connect", "embedded_emulator"]
+__all__ = ["ENVIRONMENTS", "connect", "embedded_emulator", "write_private"]
 
 #: Where each target environment lives.
 ENVIRONMENTS = {
@@ -152,6 +156,10 @@ def _join(db: Path) -> tuple[str, str, str] | None:
                 f"another process holds {db} but does not answer; stop it or set "
                 "PPNB_EMULATOR_DB to another file"
             ) from exc
+        if info.get("control_token"):
+            from ..emulator._control import remember
+
+            remember(info["base_url"], info["control_token"])
         return info["base_url"], info["client_id"], info["client_secret"]
     _held[str(db)] = handle  # keep the lock for as long as this process serves
     return None
@@ -159,14 +167,34 @@ def _join(db: Path) -> tuple[str, str, str] | None:
 
 def _publish(db: Path, running: Any) -> None:
     _, info_path = _files(db)
-    fd = os.open(info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(orjson.dumps({
-            "base_url": running.base_url,
-            "client_id": running.credentials.client_id,
-            "client_secret": running.credentials.client_secret,
-            "pid": os.getpid(),
-        }))
+    write_private(info_path, orjson.dumps({
+        "base_url": running.base_url,
+        "client_id": running.credentials.client_id,
+        "client_secret": running.credentials.client_secret,
+        "control_token": running.emulator.control_token,
+        "pid": os.getpid(),
+    }))
+
+
+def write_private(path: str | Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``, readable and writable by its owner only (0600).
+
+    The bytes go to a new 0600 file beside it, which then takes its place: the secret is
+    never in a file with a wider mode (an existing 0644 file is replaced, not reused), and
+    a reader sees the old content or the new, never half of it.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def connect(

@@ -3,21 +3,43 @@
 >>> from ppnb.emulator import start
 >>> with start() as running:                       # doctest: +SKIP
 ...     print(running.base_url, running.credentials.client_id)
+...     running.control().advance(30)              # the emulator's own endpoints, typed
 
-See :class:`Emulator` for the in-process object and ``ppnb emulator serve`` for the CLI.
+See :class:`Emulator` for the in-process object, ``ppnb emulator serve`` for the CLI, and
+:class:`Control` for the ``/_emulator/`` endpoints of a running one. :class:`Control` needs
+only httpx: importing it does not load the server (starlette, uvicorn), which the other
+names load on first use.
 """
 
-from ._clock import Clock, ClockError
-from ._errors import ApiError
-from ._fleet import Fleet, revoke, seed_fleet
-from ._server import Credentials, Emulator, RunningEmulator, start
-from ._service import Invoicing, Merchant
-from ._webhooks import DeliveryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._control import Control, ControlError
+
+_EXPORTS = {
+    "ApiError": "._errors",
+    "Clock": "._clock",
+    "ClockError": "._clock",
+    "Credentials": "._server",
+    "DeliveryPolicy": "._webhooks",
+    "Emulator": "._server",
+    "Fleet": "._fleet",
+    "Invoicing": "._service",
+    "Merchant": "._service",
+    "RunningEmulator": "._server",
+    "revoke": "._fleet",
+    "seed_fleet": "._fleet",
+    "start": "._server",
+}
 
 __all__ = [
     "ApiError",
     "Clock",
     "ClockError",
+    "Control",
+    "ControlError",
     "Credentials",
     "DeliveryPolicy",
     "Emulator",
@@ -29,3 +51,15 @@ __all__ = [
     "seed_fleet",
     "start",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ppnb.emulator' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -2,18 +2,27 @@
 
 It follows the machine's clock by default, shifted by an offset, or stands still when frozen.
 It never moves backwards: stored data (sent times, payments, reminders) would contradict it.
+It stays within :data:`EARLIEST` .. :data:`LATEST` (2000-01-01 to 2099-12-31 UTC): dates past
+the year 9999 cannot be written, and a book moved to its last day could never move again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from collections.abc import Callable
 
+#: The earliest time the clock may show.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: The latest time the clock may show (the last second of 2099, UTC).
+LATEST = dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
 
 class ClockError(ValueError):
-    """A request to move the clock backwards."""
+    """A request to move the clock backwards, out of its range, or by something not a
+    number of days."""
 
 
 class Clock:
@@ -22,7 +31,8 @@ class Clock:
     Parameters
     ----------
     start
-        The time the clock shows now; defaults to the machine's time.
+        The time the clock shows now (within :data:`EARLIEST` .. :data:`LATEST`); defaults to
+        the machine's time.
     frozen
         If true, time stands still until :meth:`set` or :meth:`advance` moves it.
     source
@@ -36,6 +46,8 @@ class Clock:
         frozen: bool = False,
         source: Callable[[], float] = time.time,
     ) -> None:
+        if start is not None:
+            _in_range(_epoch(start))
         self._source = source
         self._lock = threading.Lock()
         self._frozen = frozen
@@ -60,8 +72,9 @@ class Clock:
         return self._pinned if self._frozen else self._source() + self._offset
 
     def set(self, when: dt.datetime) -> dt.datetime:
-        """Move the clock to ``when``; refuses to go backwards."""
-        target = _epoch(when)
+        """Move the clock to ``when``; refuses to go backwards or out of range
+        (:class:`ClockError`)."""
+        target = _in_range(_epoch(when))
         with self._lock:
             current = self._seconds()
             if target < current:
@@ -73,16 +86,36 @@ class Clock:
         return self.now()
 
     def advance(self, *, days: float = 0, seconds: float = 0) -> dt.datetime:
-        """Move the clock forward by a number of days and/or seconds."""
-        if days < 0 or seconds < 0:
-            raise ClockError("the clock cannot move backwards")
-        return self.set(self.now() + dt.timedelta(days=days, seconds=seconds))
+        """Move the clock forward by a number of days and/or seconds (finite, not negative,
+        and not past :data:`LATEST`; :class:`ClockError` otherwise)."""
+        for name, value in (("days", days), ("seconds", seconds)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ClockError(f"{name}: give a number, not {value!r}")
+            if not math.isfinite(value):
+                raise ClockError(f"{name}: give a finite number, not {value!r}")
+            if value < 0:
+                raise ClockError("the clock cannot move backwards")
+        step = days * 86400.0 + seconds  # checked before a timedelta could overflow
+        if step > LATEST.timestamp() - EARLIEST.timestamp():
+            raise ClockError(_range_message(f"{days:g} days and {seconds:g} seconds ahead"))
+        return self.set(self.now() + dt.timedelta(seconds=step))
 
 
 def _epoch(when: dt.datetime) -> float:
     if when.tzinfo is None:
         raise ClockError("clock times must be timezone-aware")
     return when.timestamp()
+
+
+def _in_range(seconds: float) -> float:
+    if not EARLIEST.timestamp() <= seconds <= LATEST.timestamp():
+        raise ClockError(_range_message(_iso(seconds)))
+    return seconds
+
+
+def _range_message(asked: str) -> str:
+    return (f"the clock stays within {EARLIEST.date()} and {LATEST.date()} UTC (asked "
+            f"{asked})")
 
 
 def _iso(seconds: float) -> str:

@@ -4,7 +4,9 @@ The HTTP layer turns an :class:`ApiError` into PayPal's error body::
 
     {"name": ..., "message": ..., "debug_id": ..., "details": [...], "links": [...]}
 
-Names and messages per status are PayPal's (``error_400`` ... ``error_503`` in the spec).
+Names and messages per status are PayPal's (``error_400`` ... ``error_503`` in the spec); the
+spec has none for 408, 413 and 421 (the emulator's request limits and Host check), so those
+follow the same pattern.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ _ENVELOPES: dict[int, tuple[str, str]] = {
     403: ("NOT_AUTHORIZED", "Authorization failed due to insufficient permissions."),
     404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
     405: ("METHOD_NOT_SUPPORTED", "The server does not implement the requested HTTP method."),
+    408: ("REQUEST_TIMEOUT", "The request was not received in time."),
     409: ("RESOURCE_CONFLICT", "The server has detected a conflict while processing this request."),
+    413: ("REQUEST_ENTITY_TOO_LARGE", "The request is larger than the server accepts."),
     415: (
         "UNSUPPORTED_MEDIA_TYPE",
         "The server does not support the request payload's media type.",
     ),
+    421: ("MISDIRECTED_REQUEST", "The request was sent to a host this server does not serve."),
     422: (
         "UNPROCESSABLE_ENTITY",
         "The requested action could not be performed, semantically incorrect, or failed business "

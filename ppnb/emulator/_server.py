@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 import socket
 import threading
 import time
@@ -17,9 +18,13 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from .._limits_asgi import BodyLimits
+from . import _control
 from ._app import create_app
 from ._clock import Clock
+from ._control import Control
 from ._faults import Faults
+from ._guard import BODY_LIMITS, HEADER_LIMIT, Hosts, guard
 from ._ids import IdFactory
 from ._payer import payer_routes
 from ._service import SUMMARY_MODES, TOKEN_TTL, Invoicing, Merchant
@@ -68,6 +73,12 @@ class Emulator:
         only.
     webhook_policy
         Retry schedule of webhook deliveries (tests shorten it).
+    control_token
+        The token ``/_emulator/`` calls need (see :mod:`._sim`); default: a fresh random one
+        each time the emulator starts (:attr:`control_token`).
+    body_limits
+        How large request bodies may be and how long they may take to arrive
+        (:data:`~._guard.BODY_LIMITS`; tests shorten the time).
     summaries
         How list and search items look. ``False`` (default): list returns whole invoices, and
         search PayPal's summaries with the invoice's times and term type added (and the
@@ -81,6 +92,10 @@ class Emulator:
     -----
     Webhook deliveries are made by a thread that runs while the app is served (it starts and
     stops with the ASGI lifespan); events emitted while nothing serves stay queued.
+
+    Every request passes the Host check and the body limits first (:mod:`._guard`): the app
+    answers only to the loopback names and the bound host, on the served port, once
+    :meth:`serve_in_thread` (or ``ppnb emulator serve``) has told :attr:`hosts` where it is.
     """
 
     def __init__(
@@ -94,6 +109,8 @@ class Emulator:
         simulation: bool = True,
         webhook_policy: DeliveryPolicy | None = None,
         summaries: bool | str = False,
+        control_token: str | None = None,
+        body_limits: BodyLimits = BODY_LIMITS,
     ) -> None:
         self.store = Store(db)
         self.clock = clock or Clock()
@@ -105,11 +122,21 @@ class Emulator:
             self.service.add_merchant(cred.client_id, cred.client_secret)
         self.set_summaries(summaries)
         self._started = threading.Event()
+        self._control_token = control_token or secrets.token_urlsafe(32)
         #: Injected faults (``configure``/``clear``); they only touch PayPal's paths.
         self.faults = Faults()
+        #: The Host header values the app answers to (see :meth:`~._guard.Hosts.serve_at`).
+        self.hosts = Hosts()
         extra = [*payer_routes(self.service), *sim_routes(self)] if simulation else []
-        self.app: ASGIApp = self.faults.wrap(
-            create_app(self.service, extra_routes=extra, lifespan=self._lifespan))
+        self.app: ASGIApp = guard(self.faults.wrap(
+            create_app(self.service, extra_routes=extra, lifespan=self._lifespan)),
+            self.hosts, body_limits)
+
+    @property
+    def control_token(self) -> str:
+        """The token of the ``/_emulator/`` calls (``Authorization: Bearer``); a secret, kept
+        out of every repr."""
+        return self._control_token
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -190,11 +217,17 @@ class Emulator:
         """Applied effects per operation; an idempotent replay is not an effect."""
         return self.service.stats(invoice_id=invoice_id)
 
-    def deliveries(self, event_id: str | None = None, status: str | None = None
-                   ) -> list[dict[str, Any]]:
+    def deliveries(self, event_id: str | None = None, status: str | None = None, *,
+                   merchant: str | None = None) -> list[dict[str, Any]]:
         """Webhook deliveries with their attempts (status ``PENDING``, ``SUCCESS``,
-        ``FAILED`` after the last attempt, or ``CANCELLED`` with the webhook)."""
-        return self.service.webhooks.deliveries(event_id=event_id, status=status)
+        ``FAILED`` after the last attempt, or ``CANCELLED`` with the webhook); with
+        ``merchant`` (a payer id), only those to that merchant's webhooks."""
+        found = self.service.webhooks.deliveries(event_id=event_id, status=status)
+        if merchant is None:
+            return found
+        mine = {row[0] for row in self.store.all("SELECT id FROM webhooks WHERE merchant = ?",
+                                                 (merchant,))}
+        return [delivery for delivery in found if delivery["webhook_id"] in mine]
 
     def reset(self) -> None:
         """Empty every merchant's book (webhook events and deliveries too); merchants, their
@@ -202,7 +235,9 @@ class Emulator:
         self.service.reset()
 
     def save_snapshot(self, name: str) -> None:
-        """Save the whole state under ``name`` (letters, digits, ``._-``)."""
+        """Save the whole state under ``name`` (letters, digits, ``._-``); at most
+        :data:`~._store.MAX_SNAPSHOTS` of them, :data:`~._store.MAX_SNAPSHOT_BYTES` in all
+        (:class:`~._store.SnapshotLimit`)."""
         self.store.save_snapshot(name)
 
     def restore_snapshot(self, name: str) -> None:
@@ -229,6 +264,14 @@ class Emulator:
         self.store.close()
 
 
+def server_config(app: ASGIApp, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for the emulator: quiet, and h11 as the HTTP parser, for it bounds
+    a request's head (:data:`~._guard.HEADER_LIMIT`; an oversized one gets uvicorn's plain
+    400 and the connection closes) where httptools accepts any size."""
+    return uvicorn.Config(app, http="h11", h11_max_incomplete_event_size=HEADER_LIMIT,
+                          log_level="warning", access_log=False, **options)
+
+
 class RunningEmulator:
     """An :class:`Emulator` served by uvicorn in a daemon thread.
 
@@ -244,10 +287,10 @@ class RunningEmulator:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
+        emulator.hosts.serve_at(self.host, self.port, self.scheme)
         emulator.service.webhooks.base_url = self.base_url
-        config = uvicorn.Config(
-            emulator.app, log_level="warning", access_log=False, lifespan="on",
-            timeout_graceful_shutdown=2,
+        config = server_config(
+            emulator.app, lifespan="on", timeout_graceful_shutdown=2,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )
@@ -267,6 +310,7 @@ class RunningEmulator:
             self._thread.join(0.01)  # lifespan ran; uvicorn flags "started" right after
         if not self._server.started:
             raise RuntimeError("the emulator's server thread stopped while starting")
+        _control.remember(self.base_url, emulator.control_token)
 
     @property
     def base_url(self) -> str:
@@ -278,8 +322,14 @@ class RunningEmulator:
         """The first merchant's app credentials."""
         return self.emulator.credentials[0]
 
+    def control(self, **options: Any) -> Control:
+        """A :class:`~._control.Control` of this emulator, with its control token (options
+        as :class:`~._control.Control` takes them, e.g. ``verify`` over HTTPS)."""
+        return Control(self.base_url, self.emulator.control_token, **options)
+
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
+        _control.forget(self.base_url)
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()

@@ -56,6 +56,7 @@ from . import _schema as S
 from ._clock import Clock, isoformat
 from ._errors import ApiError, Detail, error, not_found
 from ._ids import IdFactory, next_number
+from ._kdf import SecretCheck, hash_secret, is_legacy
 from ._qr import qr_png
 from ._shape import paypal_summary, shape
 from ._store import BOOK_TABLES, Store
@@ -144,6 +145,7 @@ class Invoicing:
         # Tokens and merchants never change once issued, so lookups can be remembered.
         self._token_cache: dict[str, tuple[str, float]] = {}
         self._merchant_cache: dict[str, Merchant] = {}
+        self._secrets = SecretCheck()  # salted hashes at rest; see _kdf
         self._versions: dict[str, int] = {}
         self._results: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, array]] = (
             OrderedDict())
@@ -164,6 +166,8 @@ class Invoicing:
         """Register a merchant and its app credentials (idempotent for the same client id)."""
         if not client_id or not secret or ":" in client_id:
             raise ValueError("a merchant needs a client id without ':' and a non-empty secret")
+        stored = hash_secret(secret)
+        self._secrets.remember(client_id, secret, stored)
         with self.store.transaction():
             found = self.store.one(
                 "SELECT payer_id, client_id, email, business_name FROM merchants "
@@ -171,8 +175,8 @@ class Invoicing:
             )
             if found:
                 self.store.execute(
-                    "UPDATE merchants SET secret_sha256 = ? WHERE client_id = ?",
-                    (_sha(secret), client_id),
+                    "UPDATE merchants SET secret_hash = ? WHERE client_id = ?",
+                    (stored, client_id),
                 )
                 return Merchant(*found)
             merchant = Merchant(
@@ -183,7 +187,7 @@ class Invoicing:
             )
             self.store.execute(
                 "INSERT INTO merchants VALUES (?, ?, ?, ?, ?, NULL)",
-                (merchant.payer_id, client_id, _sha(secret), merchant.email,
+                (merchant.payer_id, client_id, stored, merchant.email,
                  merchant.business_name),
             )
             self._add_system_templates(merchant)
@@ -236,14 +240,17 @@ class Invoicing:
 
     def issue_token(self, client_id: str, secret: str) -> dict[str, Any] | None:
         """An access token for valid credentials, or None."""
-        row = self.store.one(
-            "SELECT secret_sha256 FROM merchants WHERE client_id = ?", (client_id,)
-        )
-        if row is None or not secrets.compare_digest(row[0], _sha(secret)):
+        row = self.store.one("SELECT secret_hash FROM merchants WHERE client_id = ?",
+                             (client_id,))
+        if row is None or not self._secrets.check(client_id, secret, row[0]):
             return None
         token = "A21AA" + secrets.token_urlsafe(64)
         expires = self.clock.now().timestamp() + self.token_ttl
         with self.store.transaction():
+            if is_legacy(row[0]):  # an older book's unsalted hash: salt it now
+                self.store.execute("UPDATE merchants SET secret_hash = ? WHERE client_id = ? "
+                                   "AND secret_hash = ?", (hash_secret(secret), client_id,
+                                                           row[0]))
             self.store.execute("INSERT INTO tokens VALUES (?, ?, ?)", (_sha(token), client_id,
                                                                        expires))
             self.store.execute(
@@ -1010,13 +1017,15 @@ class Invoicing:
                 (merchant.payer_id, doc["id"], kind, role, email, subject, notice.get("note"),
                  now, *requested))
 
-    def outbox(self, *, invoice_id: str | None = None, kind: str | None = None
-               ) -> list[dict[str, Any]]:
-        """The emails PayPal would have sent, oldest first, optionally for one invoice or
-        kind: ``subject`` and ``note`` as PayPal sends them, ``requested_subject`` and
-        ``requested_note`` as the call asked (PayPal ignores them on send and remind)."""
+    def outbox(self, *, invoice_id: str | None = None, kind: str | None = None,
+               merchant: str | None = None) -> list[dict[str, Any]]:
+        """The emails PayPal would have sent, oldest first, optionally for one invoice, kind
+        or merchant (payer id): ``subject`` and ``note`` as PayPal sends them,
+        ``requested_subject`` and ``requested_note`` as the call asked (PayPal ignores them
+        on send and remind)."""
         where, params = ["1"], []
-        for column, value in (("invoice_id", invoice_id), ("kind", kind)):
+        for column, value in (("invoice_id", invoice_id), ("kind", kind),
+                              ("merchant", merchant)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -1028,18 +1037,23 @@ class Invoicing:
                 "time", "requested_subject", "requested_note")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def stats(self, *, invoice_id: str | None = None) -> dict[str, Any]:
+    def stats(self, *, invoice_id: str | None = None, merchant: str | None = None
+              ) -> dict[str, Any]:
         """Applied effects: totals per operation, the most any one invoice got, and (for one
-        invoice) its own counts. Idempotent replays are not effects."""
+        invoice) its own counts; only one merchant's (payer id) when given. Idempotent
+        replays are not effects."""
+        mine, whose = ("merchant = ?", (merchant,)) if merchant is not None else ("1", ())
         totals = dict(self.store.all(
-            "SELECT operation, SUM(count) FROM effects GROUP BY operation ORDER BY operation"))
+            f"SELECT operation, SUM(count) FROM effects WHERE {mine} GROUP BY operation "
+            "ORDER BY operation", whose))
         most = dict(self.store.all(
-            "SELECT operation, MAX(count) FROM effects GROUP BY operation ORDER BY operation"))
+            f"SELECT operation, MAX(count) FROM effects WHERE {mine} GROUP BY operation "
+            "ORDER BY operation", whose))
         out: dict[str, Any] = {"operations": totals, "max_per_invoice": most}
         if invoice_id is not None:
             out["invoice"] = dict(self.store.all(
-                "SELECT operation, SUM(count) FROM effects WHERE invoice_id = ? "
-                "GROUP BY operation ORDER BY operation", (invoice_id,)))
+                f"SELECT operation, SUM(count) FROM effects WHERE invoice_id = ? AND {mine} "
+                "GROUP BY operation ORDER BY operation", (invoice_id, *whose)))
         return out
 
     def _send_day(self) -> str:

@@ -7,11 +7,18 @@ scan plus a concatenation of stored bytes: nothing is parsed or re-serialised pe
 All access goes through one connection guarded by a lock; :meth:`Store.transaction` wraps a
 unit of work (an API call's effect and its idempotency record) in one SQLite transaction, so
 an effect is either wholly stored or not at all.
+
+The files hold the webhook signing key and hashes of secrets, so they are readable by their
+owner only: the database (and SQLite's ``-wal`` and ``-shm`` beside it, which take its mode)
+and every snapshot are mode 0600, their folder 0700, also when they existed before with a
+wider mode. Snapshots are bounded in number (:data:`MAX_SNAPSHOTS`) and in total size
+(:data:`MAX_SNAPSHOT_BYTES`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import threading
@@ -21,13 +28,17 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 _SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Most snapshots kept at once (saving over an existing name does not add one).
+MAX_SNAPSHOTS = 20
+#: Most bytes every snapshot together may take, the one being saved included.
+MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS merchants (
     payer_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL UNIQUE,
-    secret_sha256 TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
     email TEXT NOT NULL,
     business_name TEXT NOT NULL,
     last_number TEXT
@@ -183,19 +194,52 @@ INVOICE_COLUMNS = (
 )  # fmt: skip
 
 
+class SnapshotLimit(Exception):
+    """Saving a snapshot would keep more of them, or more bytes, than allowed.
+
+    ``kind`` is ``"count"`` or ``"size"``.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def private_file(path: str | Path) -> None:
+    """Create ``path`` if missing, readable and writable by its owner only (0600); an
+    existing file is narrowed to 0600 too."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class Store:
     """The emulator's database.
 
     Parameters
     ----------
     path
-        A file path (created if missing, opened in WAL mode) or ``":memory:"``.
+        A file path (created if missing, mode 0600, opened in WAL mode) or ``":memory:"``.
+
+    Attributes
+    ----------
+    max_snapshots, max_snapshot_bytes
+        The snapshot bounds (:data:`MAX_SNAPSHOTS`, :data:`MAX_SNAPSHOT_BYTES`); tests
+        lower them.
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
+        self.max_snapshots = MAX_SNAPSHOTS
+        self.max_snapshot_bytes = MAX_SNAPSHOT_BYTES
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):  # left by an earlier run, maybe with a wider mode
+                if os.path.exists(self.path + suffix):
+                    os.chmod(self.path + suffix, 0o600)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA foreign_keys = ON")
@@ -214,11 +258,16 @@ class Store:
         self._memory_snapshots: dict[str, sqlite3.Connection] = {}
 
     def _migrate(self) -> None:
-        """Add the columns that books made by earlier versions lack."""
+        """Add the columns that books made by earlier versions lack, and rename the one
+        that held unsalted secret hashes (its old rows are still verified, and salted at
+        the merchant's next login: :mod:`._kdf`)."""
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(outbox)")}
         for added in ("requested_subject", "requested_note"):
             if added not in columns:
                 self._conn.execute(f"ALTER TABLE outbox ADD COLUMN {added} TEXT")
+        merchant_columns = {row[1] for row in self._conn.execute("PRAGMA table_info(merchants)")}
+        if "secret_sha256" in merchant_columns:
+            self._conn.execute("ALTER TABLE merchants RENAME COLUMN secret_sha256 TO secret_hash")
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -228,13 +277,44 @@ class Store:
         if self.path == ":memory:":
             return f"file:ppnb-snapshot-{id(self)}-{name}?mode=memory&cache=shared"
         folder = Path(self.path + ".snapshots")
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
         return str(folder / f"{name}.sqlite")
 
+    def _snapshot_sizes(self) -> dict[str, int]:
+        """Bytes each saved snapshot takes."""
+        if self.path == ":memory:":
+            return {name: _size(conn) for name, conn in self._memory_snapshots.items()}
+        folder = Path(self.path + ".snapshots")
+        files = folder.glob("*.sqlite") if folder.exists() else []
+        return {p.stem: p.stat().st_size for p in files}
+
     def save_snapshot(self, name: str) -> None:
-        """Copy the whole database, consistently, under ``name`` (replacing an older copy)."""
+        """Copy the whole database, consistently, under ``name`` (replacing an older copy).
+
+        Raises
+        ------
+        ValueError
+            For a name that is not 1-64 letters, digits, ``.``, ``_`` or ``-``.
+        SnapshotLimit
+            If it would keep more than :attr:`max_snapshots` snapshots, or more than
+            :attr:`max_snapshot_bytes` bytes of them; nothing is written then.
+        """
         target = self._snapshot_file(name)
         with self._lock:
+            others = {k: v for k, v in self._snapshot_sizes().items() if k != name}
+            if len(others) >= self.max_snapshots:
+                raise SnapshotLimit(
+                    f"{len(others)} snapshots are kept, the most allowed "
+                    f"({self.max_snapshots}); delete one, or save over an existing name",
+                    "count")
+            needed = _size(self._conn)
+            if sum(others.values()) + needed > self.max_snapshot_bytes:
+                raise SnapshotLimit(
+                    f"the snapshots would take {sum(others.values()) + needed} bytes, over "
+                    f"the {self.max_snapshot_bytes} allowed; delete one first", "size")
+            if not target.startswith("file:"):
+                private_file(target)
             copy = sqlite3.connect(target, uri=target.startswith("file:"))
             try:
                 self._conn.backup(copy)
@@ -259,6 +339,17 @@ class Store:
                 source.close()
             self._conn.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?, ?)", tokens)
             self._migrate()  # a snapshot saved by an earlier version
+
+    def delete_snapshot(self, name: str) -> None:
+        """Delete snapshot ``name`` (``KeyError`` if there is none)."""
+        target = self._snapshot_file(name)
+        with self._lock:
+            if name not in self.snapshots():
+                raise KeyError(name)
+            if self.path == ":memory:":
+                self._memory_snapshots.pop(name).close()
+            else:
+                os.unlink(target)
 
     def snapshots(self) -> list[str]:
         """Names of the saved snapshots, sorted."""
@@ -359,3 +450,10 @@ class Store:
         """Remove an invoice and its payment index rows."""
         self.execute("DELETE FROM payment_dates WHERE invoice_seq = ?", (seq,))
         self.execute("DELETE FROM invoices WHERE seq = ?", (seq,))
+
+
+def _size(conn: sqlite3.Connection) -> int:
+    """Bytes a database takes (its pages)."""
+    pages, = conn.execute("PRAGMA page_count").fetchone()
+    page_size, = conn.execute("PRAGMA page_size").fetchone()
+    return pages * page_size
