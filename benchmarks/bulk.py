@@ -23,13 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 
 from benchmarks.emulator import CLIENT, body, free_port, serve
 from ppnb.actions import bulk
 from ppnb.client import Client
-from ppnb.emulator import Clock, Emulator
+from ppnb.emulator import Clock, Control, Emulator
 from ppnb.pager import fetch_invoices
 
 TODAY = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
@@ -46,9 +45,9 @@ def seed_open(db: Path, n: int) -> None:
     emulator.close()
 
 
-def reminders(base: str) -> int:
+def reminders(control: Control) -> int:
     """Reminders the emulator has applied (its stats endpoint)."""
-    return httpx.get(f"{base}/_emulator/stats").json()["operations"].get("reminded", 0)
+    return control.stats()["operations"].get("reminded", 0)
 
 
 def run(invoices: int = 1000) -> list[dict]:
@@ -59,6 +58,7 @@ def run(invoices: int = 1000) -> list[dict]:
         port = free_port()
         proc = serve(db, port, Path(tmp) / "env")
         base = f"http://127.0.0.1:{port}"
+        control = Control.from_env_file(Path(tmp) / "env")  # the control token is in it
         try:
             client = Client(base, *CLIENT)
             table = fetch_invoices(client, progress=False)  # id, status, ... as analysts have
@@ -69,19 +69,20 @@ def run(invoices: int = 1000) -> list[dict]:
                 client.invoices.remind(invoice_id)
             loop_s = time.perf_counter() - start
             loop_requests = client.stats["requests"] - before
-            loop_reminded = reminders(base)
+            loop_reminded = reminders(control)
 
-            httpx.post(f"{base}/_emulator/clock", json={"advance_days": 1})
+            control.advance(1)
             before = client.stats["requests"]
             start = time.perf_counter()
             result = bulk(client, "remind", table, confirm=True, progress=False,
                           journal_dir=Path(tmp) / "jobs", today=(TODAY + dt.timedelta(1)).date())
             ppnb_s = time.perf_counter() - start
             ppnb_requests = client.stats["requests"] - before
-            ppnb_reminded = reminders(base) - loop_reminded
+            ppnb_reminded = reminders(control) - loop_reminded
             ok = int((result["outcome"] == "ok").sum())
             client.close()
         finally:
+            control.close()
             proc.terminate()
             proc.wait(10)
     print(f"bulk benchmark: {len(ids):,} sent invoices, emulator in its own process")

@@ -29,6 +29,7 @@ import pandas as pd
 from benchmarks.emulator import CLIENT, free_port, serve
 from benchmarks.pull import seed_book
 from ppnb.client import Client
+from ppnb.emulator import Control
 from ppnb.pager import fetch_invoices, fetch_tables
 
 LATENCY_MS = (200, 300)
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             invoices = fetch_invoices(client, concurrency=conc, progress=False)
             only_s = time.perf_counter() - t0
 
-            httpx.post(f"{base}/_emulator/faults",
-                       json={"latency_ms": list(LATENCY_MS), "seed": 1}).raise_for_status()
+            with Control.from_env_file(Path(tmp) / "env") as control:
+                control.set_faults(latency_ms=list(LATENCY_MS), seed=1)
             before = client.stats["requests"]
             t0 = time.perf_counter()
             tables = fetch_tables(client, concurrency=conc, progress=False)

@@ -148,6 +148,26 @@ def invoice_body(
     return body
 
 
+def refused(call: Callable[[], Any], status: int) -> dict[str, Any]:
+    """The error body (PayPal's shape) of a :class:`ppnb.emulator.Control` call that the
+    emulator must refuse with ``status``."""
+    import pytest
+
+    from ppnb.emulator import ControlError
+
+    with pytest.raises(ControlError) as caught:
+        call()
+    assert caught.value.status == status, caught.value
+    return caught.value.body
+
+
+def control_headers(running: Any) -> dict[str, str]:
+    """What a raw ``/_emulator/`` call with the control token sends (for tests of the HTTP
+    layer itself; everything else goes through :class:`ppnb.emulator.Control`)."""
+    return {"Authorization": f"Bearer {running.emulator.control_token}",
+            "Content-Type": "application/json"}
+
+
 def new_merchant(emulator: Any) -> tuple[str, str]:
     """Register a fresh merchant on ``emulator`` and return its credentials."""
     client_id, secret = f"m-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex + uuid.uuid4().hex

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from browser import SCREENSHOTS, isolated_env, loopback_page, voila_server
 from helpers import wait_for
 
 from ppnb.client import Client, embedded_emulator
+from ppnb.emulator import Control
 from ppnb.seed import seed_demo
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_actions.ipynb"
@@ -98,9 +98,10 @@ def test_bulk_widget_dry_run_confirm_and_result(page: Any, book: tuple[Path, Cli
     base = client.base_url
 
     def reminded() -> dict[str, int]:
-        emails = httpx.get(f"{base}/_emulator/outbox", params={"kind": "reminder"}).json()
+        with Control.for_url(base) as control:  # this process serves the book
+            emails = control.outbox(kind="reminder")
         counts: dict[str, int] = {}
-        for mail in emails["emails"]:
+        for mail in emails:
             # PayPal ignores a reminder's note; the emulator may keep it as requested_note
             if mail.get("requested_note", mail["note"]) == NOTE and mail["role"] == "recipient":
                 counts[mail["invoice_id"]] = counts.get(mail["invoice_id"], 0) + 1

@@ -22,7 +22,7 @@ import pytest
 from ppnb import cli
 from ppnb.analysis import aging, kpis
 from ppnb.client import Client
-from ppnb.emulator import Clock, RunningEmulator, start
+from ppnb.emulator import Clock, Control, RunningEmulator, start
 from ppnb.frames import Tables
 from ppnb.pager import fetch_tables
 from ppnb.seed import seed_demo
@@ -321,8 +321,8 @@ def test_dashboard_is_a_verb(tmp_path: Path) -> None:
                       tmp_path) as served:
         page = httpx.get(served, timeout=300)
         # the book it serves is the --db file, its clock on --today
-        serving = json.loads((tmp_path / "book.sqlite.serving.json").read_text())
-        clock = httpx.get(serving["base_url"] + "/_emulator/clock", timeout=30).json()
+        with Control.from_serving(tmp_path / "book.sqlite", timeout=30) as control:
+            clock = control.clock()
     assert page.status_code == 200 and "<title>dashboard</title>" in page.text
     assert clock["today"] == "2025-06-30"
     assert (tmp_path / "out" / "dashboard" / "dashboard.ipynb").exists()

@@ -14,17 +14,16 @@ import sys
 import time
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ppnb.actions import bulk, job_calls
 from ppnb.client import Client
 from ppnb.dunning import EXAMPLE, DunningError, Policy, plan, run, state
-from ppnb.emulator import Clock, RunningEmulator, start
+from ppnb.emulator import Clock, Control, RunningEmulator, start
 from ppnb.pager import fetch_tables
 from ppnb.seed import seed_demo
 
@@ -122,11 +121,10 @@ def book() -> Iterator[tuple[RunningEmulator, Client]]:
             yield running, client
 
 
-def sim(running: RunningEmulator, method: str, path: str, **kw: Any) -> Any:
-    """The emulator's documented simulation API."""
-    response = httpx.request(method, f"{running.base_url}/_emulator{path}", timeout=30, **kw)
-    assert response.is_success, response.text
-    return response.json()
+def sim(running: RunningEmulator, call: Callable[[Control], Any]) -> Any:
+    """One call of the emulator's documented simulation API (:class:`Control`)."""
+    with running.control(timeout=30) as control:
+        return call(control)
 
 
 def cli(running: RunningEmulator, policy: Path, journal: Path, home: Path,
@@ -180,7 +178,7 @@ def test_ninety_days_of_daily_runs(book: tuple[RunningEmulator, Client],
     limited, refused, refused_job, kills = None, None, "", 0
     limited_on = refused_on = None
     for day_number in range(1, 91):
-        sim(running, "POST", "/clock", json={"advance_days": 1})
+        sim(running, lambda control: control.advance(1))
         today = client.today()
         assert today == START.date() + dt.timedelta(days=day_number)
         tables = fetch_tables(client, progress=False)
@@ -190,7 +188,7 @@ def test_ninety_days_of_daily_runs(book: tuple[RunningEmulator, Client],
             if invoice.id in (limited, refused):
                 continue  # followed to the end below
             if rng.random() < 0.02:
-                sim(running, "POST", f"/invoices/{invoice.id}/pay", json={})
+                sim(running, lambda control, paid=invoice.id: control.pay(paid))
                 stopped[invoice.id] = today
             elif invoice.status != "PARTIALLY_PAID" and rng.random() < 0.005:
                 client.invoices.cancel(invoice.id, {"send_to_recipient": False})
@@ -261,7 +259,7 @@ def check_outbox(running: RunningEmulator, client: Client, policy: Policy, journ
                  stopped: dict[str, dt.date], limited: str, limited_on: dt.date) -> None:
     """Everything the issue asks, from the emails the emulator recorded."""
     level_of = {f"level {lv.name}": i for i, lv in enumerate(policy.levels)}
-    emails = sim(running, "GET", "/outbox", params={"kind": "reminder"})["emails"]
+    emails: list[Any] = sim(running, lambda control: control.outbox(kind="reminder"))
     for mail in emails:  # PayPal sends its own text; the emulator keeps the note asked for
         mail["asked"] = mail.get("requested_note", mail["note"])
     to_customer = [m for m in emails if m["role"] == "recipient"]
@@ -303,7 +301,7 @@ def check_outbox(running: RunningEmulator, client: Client, policy: Policy, journ
                and m["asked"] == "level final") == finals
     # every reminder applied once: the emulator's own count equals the emails
     for invoice in sequence:
-        applied = sim(running, "GET", "/stats", params={"invoice_id": invoice})["invoice"]
+        applied = sim(running, lambda c, one=invoice: c.stats(one))["invoice"]
         assert applied.get("reminded", 0) == sum(
             n for (i, _), n in per_day.items() if i == invoice)
     # the collector's two manual reminders held the policy back that day, not for ever

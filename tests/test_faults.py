@@ -10,15 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import Api, invoice_body, new_merchant
+from helpers import Api, invoice_body, new_merchant, refused
 
 from ppnb.client import APIError, Client, RetryPolicy
-from ppnb.emulator import RunningEmulator, start
+from ppnb.emulator import Control, RunningEmulator, start
 from ppnb.emulator._faults import Faults
 
 INVOICES = "/v2/invoicing/invoices"
 SEARCH = "/v2/invoicing/search-invoices"
-FAULTS = "/_emulator/faults"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +33,13 @@ def faults(running: RunningEmulator) -> Iterator[Faults]:
     """The emulator's faults, cleared after each test."""
     yield running.emulator.faults
     running.emulator.faults.clear()
+
+
+@pytest.fixture
+def control(running: RunningEmulator) -> Iterator[Control]:
+    """The typed client of the emulator's own endpoints, with its control token."""
+    with running.control(timeout=30) as made:
+        yield made
 
 
 @pytest.fixture
@@ -77,7 +83,7 @@ def test_rate_zero_faults_nothing(faults: Faults, api: Api) -> None:
 
 
 def test_rate_one_fails_every_api_call_and_no_emulator_route(
-    running: RunningEmulator, faults: Faults, api: Api,
+    running: RunningEmulator, faults: Faults, api: Api, control: Control,
 ) -> None:
     invoice_id = api.create()["id"]
     faults.configure(rate=1, statuses=[503])
@@ -88,10 +94,8 @@ def test_rate_one_fails_every_api_call_and_no_emulator_route(
                           data={"grant_type": "client_credentials"})
     paypal_error(token, 503, "SERVICE_UNAVAILABLE")
     # The emulator's own routes and the payer page are never faulted.
-    settings = api.http.get(FAULTS)
-    assert settings.status_code == 200, settings.text
-    assert settings.json()["injected"]["503"] == 4
-    assert api.http.get("/_emulator/stats").status_code == 200
+    assert control.faults()["injected"]["503"] == 4
+    assert control.stats(invoice_id)["invoice"] == {"created": 1}
     assert api.http.get(f"/invoice/p/{invoice_id}").status_code != 503
     assert faults.settings()["injected"]["503"] == 4
 
@@ -141,14 +145,14 @@ def test_dropped_connection_is_a_transport_error(
     assert api.get(INVOICES).status_code == 200
 
 
-def test_latency_delays_every_api_call(faults: Faults, api: Api) -> None:
+def test_latency_delays_every_api_call(faults: Faults, api: Api, control: Control) -> None:
     faults.configure(latency_ms=(30, 30))
     started = time.perf_counter()
     for _ in range(3):
         assert api.get(INVOICES).status_code == 200
     assert time.perf_counter() - started >= 0.09
     assert faults.settings()["injected"]["latency"] == 3
-    assert api.http.get(FAULTS).status_code == 200
+    assert control.faults()["injected"]["latency"] == 3
     assert faults.settings()["injected"]["latency"] == 3
 
 
@@ -234,17 +238,16 @@ def test_exactly_once_under_faults(running: RunningEmulator, faults: Faults) -> 
     ({"retry_after": 1.5}, "retry_after"),
     ({"retry_after": True}, "retry_after"),
 ])
-def test_bad_settings_are_refused_by_name(faults: Faults, api: Api, options: dict[str, Any],
-                                          field: str) -> None:
+def test_bad_settings_are_refused_by_name(faults: Faults, control: Control,
+                                          options: dict[str, Any], field: str) -> None:
     before = faults.configure(rate=0.25, seed=5)
     with pytest.raises(ValueError, match=f"^{field}: "):
         faults.configure(**options)
     body = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
     with pytest.raises(ValueError, match=f"^{field}: "):
         faults.configure_from_json(body)
-    response = api.http.post(FAULTS, json=body)
-    assert response.status_code == 400, response.text
-    assert response.json()["details"][0]["description"].startswith(f"{field}: ")
+    answer = refused(lambda: control.set_faults(**body), 400)
+    assert answer["details"][0]["description"].startswith(f"{field}: ")
     assert faults.settings() == before
 
 
@@ -258,15 +261,14 @@ def test_bad_json_is_refused_by_name(faults: Faults, body: Any, field: str) -> N
         faults.configure_from_json(body)
 
 
-def test_configure_over_http(faults: Faults, api: Api) -> None:
+def test_configure_over_http(faults: Faults, control: Control) -> None:
     sent = {"rate": 0.1, "statuses": [429, 503], "latency_ms": [5, 50],
             "drop_connections": True, "seed": 42}
-    response = api.http.post(FAULTS, json=sent)
-    assert response.status_code == 200, response.text
-    assert {k: response.json()[k] for k in sent} == sent
-    assert faults.settings() == response.json()
-    assert api.http.delete(FAULTS).json()["rate"] == 0
-    cleared = api.http.get(FAULTS).json()
+    answer = control.set_faults(**sent)
+    assert {k: answer[k] for k in sent} == sent
+    assert faults.settings() == answer
+    assert control.clear_faults()["rate"] == 0
+    cleared = control.faults()
     assert (cleared["rate"], cleared["latency_ms"], cleared["drop_connections"]) == (
         0, [0, 0], False)
     assert set(cleared["injected"].values()) == {0}

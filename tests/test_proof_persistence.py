@@ -37,6 +37,7 @@ import orjson
 import pytest
 from helpers import invoice_body
 
+from ppnb.emulator import Control, ControlError
 from ppnb.money import to_minor
 
 MERCHANT = ("persistence-proof", "persistence-proof-secret-0123456789")
@@ -84,7 +85,7 @@ class Served:
     """``ppnb emulator serve`` over ``db`` in a child process, ready when constructed."""
 
     def __init__(self, db: Path, folder: Path, name: str) -> None:
-        env_file = folder / f"{name}.env"
+        self.env_file = env_file = folder / f"{name}.env"
         self.log = folder / f"{name}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -104,15 +105,11 @@ class Served:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the emulator exited: {self.log.read_text()}")
-            settings = dict(line.split("=", 1) for line in (
-                env_file.read_text().splitlines() if env_file.exists() else []) if "=" in line)
-            if "PAYPAL_CLIENT_SECRET" in settings:  # the last line: the file is complete
-                try:
-                    answer = httpx.get(settings["PPNB_BASE_URL"] + "/_emulator/clock", timeout=5)
-                    if answer.status_code == 200:
-                        return settings["PPNB_BASE_URL"]
-                except httpx.TransportError:
-                    pass
+            if env_file.exists():  # written whole or not at all (then replaced)
+                with contextlib.suppress(ControlError), Control.from_env_file(
+                        env_file, timeout=5) as control:
+                    control.clock()
+                    return control.base_url
             time.sleep(0.02)
         raise RuntimeError(f"the emulator did not answer in {START_TIMEOUT} s")
 
@@ -335,8 +332,8 @@ def test_cut_off_writes_apply_at_most_once_and_retries_exactly_once(run: Run) ->
         for key in sorted(keys):
             (invoice,) = find(http, key)
             check_consistent(invoice)
-            effects = http.get("/_emulator/stats",
-                               params={"invoice_id": invoice["id"]}).json()["invoice"]
+            with Control.from_env_file(run.served.env_file, timeout=30) as control:
+                effects = control.stats(invoice["id"])["invoice"]
             transactions = invoice.get("payments", {}).get("transactions", [])
             assert effects.get("created") == 1, (key, effects)
             assert effects.get("sent", 0) == (invoice["status"] != "DRAFT"), (key, effects)

@@ -21,7 +21,7 @@ import httpx
 import orjson
 import pytest
 from conformance import load_spec
-from helpers import Api, Served, invoice_body, new_merchant, wait_for
+from helpers import Api, Served, invoice_body, new_merchant, refused, wait_for
 from recorded import INVOICES, recorded_paypal
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -237,8 +237,9 @@ def test_a_draft_offers_record_payment_and_can_be_marked_paid(server: RunningEmu
     ok(api.pay(other["id"], "30.00"))
     assert api.invoice(other["id"])["status"] == "PARTIALLY_PAID"
     # the customer cannot pay a draft through PayPal: it was never sent to them
-    refused = api.http.post(f"/_emulator/invoices/{api.create()['id']}/pay", json={})
-    assert refused.status_code == 422 and "CANNOT_PROCESS_PAYMENTS" in refused.text
+    with server.control() as control:
+        refusal = refused(lambda: control.pay(api.create()["id"]), 422)
+    assert refusal["details"][0]["issue"] == "CANNOT_PROCESS_PAYMENTS"
 
 
 def test_a_refund_on_a_partly_paid_invoice_keeps_it_partially_paid(api: Api) -> None:
@@ -319,21 +320,22 @@ def test_fields_bring_collections_back_while_summaries_are_on(
     invoice = api.sent()
     ok(api.pay(invoice["id"], "10.00"))
     frozen.emulator.set_summaries(True)
+    control = frozen.control()
     try:
-        assert ok(api.get("/_emulator/settings")) == {"summaries": "on"}
+        assert control.settings() == {"summaries": "on"}
         brief = ok(api.post("/v2/invoicing/search-invoices", {}))["items"][0]
         full = ok(api.post("/v2/invoicing/search-invoices",
                            {"fields": ["items", "payments", "refunds"]}))["items"][0]
     finally:
-        assert ok(api.http.post("/_emulator/settings", json={"summaries": False})) == {
-            "summaries": "off"}
+        assert control.set_summaries(False) == {"summaries": "off"}
     assert "items" not in brief and brief["payments"] == {"paid_amount": usd("10.00")}
     assert brief["detail"]["metadata"] == {"create_time": invoice["detail"]["metadata"][
         "create_time"]}
     assert full["items"] and full["payments"]["transactions"][0]["amount"] == usd("10.00")
-    refused = api.http.post("/_emulator/settings", json={"summaries": "sometimes"})
-    assert refused.status_code == 400 and "summaries" in refused.text
+    refusal = refused(lambda: control.set_summaries("sometimes"), 400)  # type: ignore[arg-type]
+    assert refusal["details"][0]["field"] == "/summaries"
     api.http.close()
+    control.close()
 
 
 # --- 1. the emulator: webhooks ---------------------------------------------------------------
