@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import inspect
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
@@ -11,10 +17,10 @@ import orjson
 import pytest
 
 import ppnb
-from ppnb.client import Client, RetryPolicy
+from ppnb.client import Client, RateLimited, RetryPolicy, Throttle
 from ppnb.emulator import Clock, RunningEmulator, start
 from ppnb.money import from_minor
-from ppnb.pager import PagerError, _Limiter, fetch_raw, search_data
+from ppnb.pager import PagerError, fetch_raw, search_data
 
 TODAY = dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
 
@@ -188,7 +194,7 @@ def test_rate_limits_shrink_parallelism_and_the_pull_completes() -> None:
 
 
 def test_limiter_halves_on_429_and_recovers() -> None:
-    limiter = _Limiter(8)
+    limiter = Throttle(8)
     limiter.throttled()
     limiter.throttled()
     assert limiter.limit == 2
@@ -211,16 +217,16 @@ def test_pages_slow_to_come_are_read_as_they_arrive(
         book: tuple[RunningEmulator, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     """Over a slow network each page is read into columns as it comes (frames.walk), the
     others at the end; the tables are those of one flatten either way."""
-    from ppnb import pager
     from ppnb.frames import flatten
+    from ppnb.pager import _pull
 
     running, ids = book
     with _client(running) as client:
         fast = ppnb.fetch_tables(client, page_size=40, progress=False)
         expected = flatten(fetch_raw(client, page_size=40, progress=False))
         walked: list[int] = []
-        real = pager.walk
-        monkeypatch.setattr(pager, "walk", lambda items: walked.append(len(items)) or real(items))
+        real = _pull.walk
+        monkeypatch.setattr(_pull, "walk", lambda items: walked.append(len(items)) or real(items))
         running.emulator.faults.configure(latency_ms=(60, 80), seed=1)
         try:
             slow = ppnb.fetch_tables(client, page_size=40, progress=False)
@@ -231,3 +237,156 @@ def test_pages_slow_to_come_are_read_as_they_arrive(
         for got, want in zip(tables, expected, strict=True):
             assert got.equals(want)
     assert sorted(slow.invoices["id"]) == sorted(ids)
+
+
+# --- retries in one place: the client's policy, a shared throttle, no side effects -----------
+
+
+class _Counting(httpx.BaseTransport):
+    """Forwards to the emulator; records each search attempt's page and status, and whether
+    the garbage collector was on while it was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.attempts: list[tuple[int, int]] = []
+        self.gc_on: list[bool] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("search-invoices"):
+            self.attempts.append((int(request.url.params["page"]), response.status_code))
+            self.gc_on.append(gc.isenabled())
+        return response
+
+
+def test_a_429_storm_is_retried_by_the_policy_alone_with_no_side_effects(
+        book: tuple[RunningEmulator, list[str]]) -> None:
+    running, ids = book
+    wire, waits = _Counting(), []
+    policy = RetryPolicy(attempts=8, sleep=waits.append)
+    try:
+        with _client(running, transport=wire, retry=policy) as client:
+            client.get_token()  # before the storm: the token endpoint is rate-limited too
+            running.emulator.faults.configure(rate=0.3, statuses=[429], retry_after=2, seed=11)
+            found = fetch_raw(client, page_size=10, concurrency=4, progress=False)
+    finally:
+        running.emulator.faults.clear()
+    assert sorted(i["id"] for i in found) == sorted(ids)
+    per_page = Counter(page for page, _ in wire.attempts if page > 0)
+    assert sum(status == 429 for _, status in wire.attempts) > 0, "no storm happened"
+    assert max(per_page.values()) <= policy.attempts, per_page
+    assert waits and max(waits) >= 2  # Retry-After honoured by the policy's waits
+    assert all(wire.gc_on) and gc.isenabled()  # the collector stayed on, during and after
+
+
+def test_a_page_rate_limited_past_the_policy_ends_the_pull_after_its_attempts(
+        book: tuple[RunningEmulator, list[str]]) -> None:
+    running, _ = book
+    wire = _Counting()
+    policy = RetryPolicy(attempts=3, sleep=lambda _: None)
+    gc.disable()
+    try:
+        with _client(running, transport=wire, retry=policy) as client:
+            client.get_token()  # before the storm: the token endpoint is rate-limited too
+            running.emulator.faults.configure(rate=1, statuses=[429], seed=2)
+            with pytest.raises(RateLimited):
+                fetch_raw(client, page_size=10, progress=False)
+        assert not gc.isenabled()  # a pull leaves the collector as it found it
+    finally:
+        running.emulator.faults.clear()
+        gc.enable()
+    assert wire.attempts == [(1, 429)] * policy.attempts  # no second loop on top
+
+
+def test_client_with_throttle_shares_stats_and_limits_attempts_in_flight(
+        book: tuple[RunningEmulator, list[str]]) -> None:
+    running, _ = book
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    class Watching(httpx.BaseTransport):
+        inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            try:
+                return self.inner.handle_request(request)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    throttle = Throttle(1)
+    with _client(running, transport=Watching()) as client:
+        client.get_token()
+        paced = client.with_throttle(throttle)
+        running.emulator.faults.configure(latency_ms=(20, 30), seed=3)
+        try:
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda n: paced.invoices.search({}, page=n, page_size=5),
+                              range(1, 9)))
+        finally:
+            running.emulator.faults.clear()
+        assert most[0] == 1 and client.stats["requests"] == 8 and client.throttle is None
+    assert throttle.limit == 1 and throttle.observe(429) is None and throttle.limit == 1
+
+
+# --- discoverable filters ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [ppnb.fetch_tables, ppnb.fetch_invoices, fetch_raw])
+def test_filters_are_explicit_keyword_parameters(function: Callable[..., object]) -> None:
+    parameters = inspect.signature(function).parameters
+    filters = [name for name in inspect.signature(search_data).parameters if name != "unknown"]
+    assert len(filters) == 15
+    for name in filters:
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default is None
+        assert f"\n    {name}" in function.__doc__ or f" {name}," in function.__doc__ \
+            or f", {name}\n" in function.__doc__, name
+    assert {"page_size", "concurrency", "progress", "max_pages", "verify"} <= set(parameters)
+    assert "%(filters)s" not in function.__doc__
+    with pytest.raises(TypeError, match=rf"{function.__name__}\(\) .*'colour'.*recipient_email"):
+        function(object(), colour="red")
+
+
+# --- quiet progress ---------------------------------------------------------------------------
+
+
+def test_progress_is_quiet_for_quick_pulls_and_shown_after_a_second(
+        book: tuple[RunningEmulator, list[str]], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ppnb import _progress
+
+    running, ids = book
+    monkeypatch.setattr(_progress, "interactive", lambda: True)  # as in a notebook/terminal
+    with _client(running) as client:
+        fetch_raw(client)  # well under a second
+        assert capsys.readouterr().err == ""
+        running.emulator.faults.configure(latency_ms=(200, 250), seed=4)
+        try:
+            started = time.perf_counter()
+            fetch_raw(client, page_size=10, concurrency=2)
+            took = time.perf_counter() - started
+        finally:
+            running.emulator.faults.clear()
+    err = capsys.readouterr().err
+    assert took > _progress.DELAY
+    assert f"{len(ids)}/{len(ids)}" in err and "invoices: 0inv" not in err
+
+
+def test_progress_in_a_log_is_its_start_and_end_not_a_stream_of_redraws(
+        book: tuple[RunningEmulator, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    running, ids = book
+    with _client(running) as client:
+        running.emulator.faults.configure(latency_ms=(100, 120), seed=5)
+        try:
+            fetch_raw(client, page_size=10, concurrency=2)  # not interactive: no bar
+            assert capsys.readouterr().err == ""
+            fetch_raw(client, page_size=10, concurrency=2, progress=True)  # 12 pages, ~1 s
+        finally:
+            running.emulator.faults.clear()
+    err = capsys.readouterr().err
+    assert err.count("\r") <= 2, err  # drawn when it starts and when it ends
+    assert f"{len(ids)}/{len(ids)}" in err and "invoices: 0inv" not in err
