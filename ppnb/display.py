@@ -19,6 +19,12 @@ What a column is comes from its name and dtype, or from ``frame.attrs["ppnb.kind
 bucket columns are money and the CEI is a percent). The frame itself is never changed; the
 view is for display only, never for arithmetic.
 
+A table with one row per currency may also carry rates (:func:`declare_rates`, e.g. the
+aging's ``totals`` when ``aging(..., rates=Rates(...))`` was given): its view then adds one
+converted figure per money column, labelled with the target currency and the rates' date
+(``USD at rates of 2025-06-30``), computed from the table's own rows. Without rates there
+is no converted figure: currencies are never added.
+
 >>> aged.totals.ppnb.view(side_by_side=True)     # doctest: +SKIP
 >>> customer_view(tables, as_of).ppnb.view()      # doctest: +SKIP
 """
@@ -26,20 +32,36 @@ view is for display only, never for arithmetic.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import pandas as pd
 
 from .money import from_minor
 
-__all__ = ["KINDS", "PpnbAccessor", "cell_text", "column_kinds", "declare", "format_money",
-           "visible"]
+__all__ = ["KINDS", "Converter", "PpnbAccessor", "cell_text", "column_kinds", "declare",
+           "declare_rates", "format_money", "visible"]
 
 #: The kinds a column can be shown as.
 KINDS = ("text", "money", "date", "datetime", "int", "number", "pct", "share")
 
 _KINDS_ATTR = "ppnb.kinds"
+_RATES_ATTR = "ppnb.rates"
+
+
+class Converter(Protocol):
+    """What :func:`declare_rates` takes (:class:`ppnb.analysis.Rates` is one): a target
+    currency, a label naming it and the rates' date, and exact conversion."""
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def convert(self, amounts: Iterable[tuple[int, str]]) -> int:
+        """The sum of ``(minor units, currency)`` amounts in target minor units."""
+        ...
 
 
 #: Characters that act instead of showing: the C0/C1 controls (ESC starts terminal escape
@@ -143,6 +165,13 @@ def declare(frame: pd.DataFrame, **kinds: str) -> pd.DataFrame:
     return frame
 
 
+def declare_rates(frame: pd.DataFrame, rates: Converter) -> pd.DataFrame:
+    """Record ``rates`` on a table with one row per currency, so that its view adds the
+    converted figure of each money column (see the module notes). Returns ``frame``."""
+    frame.attrs[_RATES_ATTR] = rates
+    return frame
+
+
 @pd.api.extensions.register_dataframe_accessor("ppnb")
 class PpnbAccessor:
     """``frame.ppnb``: the display view of a ppnb table (see the module notes)."""
@@ -171,7 +200,7 @@ class PpnbAccessor:
         """
         frame, kinds = self._frame, self.kinds()
         currency = _currencies(frame)
-        shown = {}
+        shown: dict[str, str] = {}  # label shown → column
         for name, kind in kinds.items():
             label = str(name)
             if kind == "money" and label.endswith("_minor"):
@@ -180,16 +209,40 @@ class PpnbAccessor:
                 label = f"% {label.removeprefix('pct_')}"
             elif f"{name}_minor" in kinds:
                 continue  # a float twin of an exact column: display only, so shown once
-            shown[label] = [cell_text(value, kind, row_currency) for value, row_currency
-                            in zip(frame[name].tolist(), currency, strict=True)]
-        view = pd.DataFrame(shown, index=frame.index, dtype=object)
-        if not side_by_side:
-            return view
-        if "currency" not in frame.columns or not frame["currency"].is_unique:
+            shown[label] = name
+        view = pd.DataFrame({label: [cell_text(value, kinds[name], row_currency)
+                                     for value, row_currency in zip(frame[name].tolist(),
+                                                                    currency, strict=True)]
+                             for label, name in shown.items()}, index=frame.index, dtype=object)
+        per_currency = "currency" in frame.columns and frame["currency"].is_unique
+        if side_by_side and not per_currency:
             raise ValueError("side_by_side needs a table with one row per currency "
                              "(a 'currency' column without repeats)")
-        view.index = pd.Index(frame["currency"].tolist(), name="currency")
+        rates: Converter | None = frame.attrs.get(_RATES_ATTR)
+        if rates is not None and per_currency and len(frame):
+            view = pd.concat([view, pd.DataFrame([_converted(frame, kinds, shown, rates)],
+                                                 index=[rates.label], dtype=object)])
+        if not side_by_side:
+            return view
+        view.index = pd.Index(view["currency"].tolist(), name="currency")
         return view.drop(columns="currency").T
+
+
+def _converted(frame: pd.DataFrame, kinds: dict[str, str], shown: dict[str, str],
+               rates: Converter) -> dict[str, str]:
+    """The converted row of a per-currency table's view: each money column's rows summed
+    in the target currency, ``currency`` naming the target and the rates' date, every other
+    cell empty."""
+    currencies = frame["currency"].tolist()
+    row = dict.fromkeys(shown, "")
+    for label, name in shown.items():
+        if kinds[name] == "money":
+            amounts = [(int(v), str(c)) for v, c in zip(frame[name].tolist(), currencies,
+                                                        strict=True) if not pd.isna(v)]
+            row[label] = cell_text(rates.convert(amounts), "money", rates.target)
+        elif name == "currency":
+            row[label] = rates.label
+    return row
 
 
 def _currencies(frame: pd.DataFrame) -> list[Any]:

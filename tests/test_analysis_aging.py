@@ -231,15 +231,22 @@ def test_as_of_from_clock_never_wall_clock(book: Tables) -> None:
 
 
 def test_rates_convert_without_mixing(book: Tables) -> None:
-    aged = aging(book, D, by="none", rates={"USD": 1, "EUR": "1.10", "JPY": "0.0065"})
-    assert aged.converted is not None and len(aged.converted) == 1
     from decimal import Decimal
-    # 1400.00 + 80.50 × 1.10 + 10000 × 0.0065
-    assert aged.converted.iloc[0]["total"] == Decimal("1400.00") + Decimal("88.55") + Decimal(
-        "65.00")
+
+    from ppnb.analysis import Rates
+
+    rates = Rates("2025-03-30", "USD", {"EUR": "1.10", "JPY": "0.0065"})
+    aged = aging(book, D, by="none", rates=rates)
+    assert aged.converted is not None and len(aged.converted) == 1
+    row = aged.converted.iloc[0]
+    # 1400.00 + 80.50 × 1.10 + 10000 × 0.0065, in USD cents
+    assert row["total"] == (Decimal("1400.00") + Decimal("88.55") + Decimal("65.00")) * 100
+    assert (row["currency"], row["rates_date"]) == ("USD", pd.Timestamp("2025-03-30"))
     assert aging(book, D).converted is None
-    with pytest.raises(AnalysisError, match="JPY"):
-        aging(book, D, rates={"USD": 1, "EUR": 1})
+    with pytest.raises(AnalysisError, match="no rate for JPY"):
+        aging(book, D, rates=Rates("2025-03-30", "USD", {"EUR": 1}))
+    with pytest.raises(AnalysisError, match=r"give ppnb\.analysis\.Rates"):
+        aging(book, D, rates={"USD": 1, "EUR": 1, "JPY": 1})  # type: ignore[arg-type]
 
 
 def test_to_json_shape(book: Tables) -> None:

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from pypdf import PdfReader
 from test_analysis_aging import invoice  # one invoice as the API returns it
 
-from ppnb.analysis import AnalysisError, aging, cash_forecast, kpis
+from ppnb.analysis import AnalysisError, Rates, aging, cash_forecast, kpis
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
 from ppnb.frames import Tables, flatten
@@ -234,6 +234,56 @@ def test_pdf_has_one_page_size_and_the_summary_on_page_one(small: Tables, out: P
     assert not (out / "legal.pdf").exists()
 
 
+def test_converted_total_in_every_format_only_with_rates(tmp_path: Path) -> None:
+    tables = huge_book()
+    aged = aging(tables, AS_OF, rates=HUGE_RATES)
+    [total] = aged.converted_totals.to_dict("records")
+    exact = sum(from_minor(int(r["total"]), r["currency"]) * HUGE_RATES.rates[r["currency"]]
+                for r in aged.totals.to_dict("records"))
+    assert total["total"] == int(exact.quantize(Decimal(1)))  # yen: no decimals
+    heading = "All currencies in JPY at rates of 2025-06-27"
+    shown_total = f"{format_money(total['total'], 'JPY')} JPY"
+
+    book = openpyxl.load_workbook(report(tables, tmp_path / "r.xlsx", as_of=AS_OF,
+                                         rates=HUGE_RATES))
+    params = {r[0]: r[1] for r in book["Parameters"].iter_rows(min_row=2, values_only=True)}
+    assert params["Rates"] == ("JPY at rates of 2025-06-27: 1 EUR = 169.3 JPY; 1 HUF = 0.42 "
+                               "JPY; 1 TWD = 4.93 JPY; 1 USD = 144.52 JPY")
+    summary = book["Summary"]
+    at = next(c.row for row in summary.iter_rows() for c in row if c.value == heading)
+    assert [c.value for c in summary[at + 1]] [:len(aged.labels) + 3] == [
+        "Currency", *aged.labels, "Total", "Rates of"]
+    row = summary[at + 2]
+    assert row[0].value == "JPY"
+    for col, key in enumerate([*aged.labels, "total"], start=1):
+        assert row[col].value == total[key] and row[col].number_format == '#,##0 "JPY"'
+    assert row[len(aged.labels) + 2].value == dt.datetime(2025, 6, 27)
+
+    page = report(tables, tmp_path / "r.html", as_of=AS_OF, rates=HUGE_RATES).read_text()
+    after = page[page.index(f"<h3>{heading}</h3>"):]
+    assert "Rates of 2025-06-27: 1 EUR = 169.3 JPY" in after and shown_total in after
+    first = PdfReader(report(tables, tmp_path / "r.pdf", as_of=AS_OF,
+                             rates=HUGE_RATES)).pages[0].extract_text()
+    assert heading in first and shown_total in first and "1 USD = 144.52 JPY" in first
+
+    plain = [report(tables, tmp_path / f"plain.{s}", as_of=AS_OF) for s in ("xlsx", "html")]
+    cells = [c.value for sheet in openpyxl.load_workbook(plain[0]).worksheets
+             for row in sheet.iter_rows() for c in row]
+    assert not any("at rates of" in str(v) for v in cells) and "Rates" not in cells
+    assert "at rates of" not in plain[1].read_text()
+
+
+def test_bad_rates_stop_the_report_before_anything_is_written(tables: Tables,
+                                                            tmp_path: Path) -> None:
+    with pytest.raises(AnalysisError, match=r"rates: no rate for EUR, GBP\b"):
+        report(tables, tmp_path / "book.xlsx", as_of=AS_OF,
+               rates=Rates(AS_OF, "USD", {}))
+    with pytest.raises(AnalysisError, match=r"give ppnb\.analysis\.Rates"):
+        report(tables, tmp_path / "book.pdf", as_of=AS_OF,
+               rates={"EUR": "1.08"})  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", ["book.docx", "book", "book.xlsx.bak"])
 def test_unknown_suffix_is_refused_before_anything_is_written(
         tables: Tables, tmp_path: Path, name: str) -> None:
@@ -313,7 +363,8 @@ def too_narrow(path: Path) -> list[str]:
 
 
 def huge_book() -> Tables:
-    """Amounts up to 1e12 in their currency, some paid in part, in three currencies."""
+    """Amounts up to 1e12 in their currency, some paid in part, in five currencies (three
+    without decimals)."""
     return flatten([
         invoice("H-1", 10**14, invoice_date="2024-11-01", due_date="2024-12-01",
                 payments=[("2024-12-20", 12_345_678_901_23)], status="PARTIALLY_PAID"),
@@ -323,19 +374,31 @@ def huge_book() -> Tables:
                 due_date="2025-07-01", email="eu@example.com"),
         invoice("H-4", 1_00, invoice_date="2025-05-01", due_date="2025-05-31",
                 email="small@example.com"),
+        invoice("H-5", 999_999_999_999, currency="HUF", invoice_date="2025-06-10",
+                due_date="2025-07-10", email="hu@example.com"),
+        invoice("H-6", 10**12, currency="TWD", invoice_date="2025-01-10",
+                due_date="2025-02-10", email="tw@example.com"),
     ])
+
+
+#: Into yen, the huge book's converted total is about 4e14 JPY: the widest amount it shows.
+HUGE_RATES = Rates("2025-06-27", "JPY", {"USD": "144.52", "EUR": "169.3", "HUF": "0.42",
+                                         "TWD": "4.93"})
 
 
 def test_xlsx_columns_are_as_wide_as_their_amounts(tables: Tables, tmp_path: Path) -> None:
     demo = report(tables, tmp_path / "demo.xlsx", as_of=AS_OF)
     assert too_narrow(demo) == []
-    huge = report(huge_book(), tmp_path / "huge.xlsx", as_of=AS_OF)
+    huge = report(huge_book(), tmp_path / "huge.xlsx", as_of=AS_OF, rates=HUGE_RATES)
     assert too_narrow(huge) == []
     workbook = openpyxl.load_workbook(huge)
     values = {shown(c) for row in workbook["Detail"].iter_rows() for c in row}
-    assert {"1,000,000,000,000.00 USD", "1,000,000,000,000 JPY", "999,999,999,999.99 EUR"} \
-        <= values
-    assert "By customer" in [c.value for row in workbook["Summary"].iter_rows() for c in row]
+    assert {"1,000,000,000,000.00 USD", "1,000,000,000,000 JPY", "999,999,999,999.99 EUR",
+            "999,999,999,999 HUF", "1,000,000,000,000 TWD"} <= values
+    summary = [c for row in workbook["Summary"].iter_rows() for c in row]
+    assert "By customer" in [c.value for c in summary]
+    widest = max((shown(c) or "" for c in summary), key=len)
+    assert widest.endswith(" JPY") and len(widest) >= len("400,000,000,000,000 JPY")
 
 
 def test_the_width_check_sees_a_narrow_column(tmp_path: Path) -> None:

@@ -5,7 +5,13 @@ predictions, a cash forecast and a worklist).
 Every function takes a :class:`ppnb.frames.Tables` (from :func:`ppnb.fetch_tables`,
 :func:`ppnb.load` or :func:`ppnb.frames.flatten`) and never calls the API. Money stays exact:
 sums are int64 minor units per currency, never added across currencies; float columns
-(percentages, DSO, shares) are ratios for display.
+(percentages, DSO, shares) are ratios for display. The one figure that adds currencies is a
+converted one, asked for with :class:`Rates` (``aging(..., rates=Rates(date, "USD",
+{...}))``), and it always names its target currency and the rates' date.
+
+Most functions return a DataFrame. :func:`aging` returns an :class:`Aging` and
+:func:`roll_rates` a :class:`RollRates`: holders of several tables, whose reprs say so and
+name them (``aged.summary``, ``aged.totals``, ``aged.detail``).
 
 >>> import ppnb
 >>> from ppnb.analysis import aging, kpis
@@ -24,6 +30,7 @@ from ._forecast import cash_forecast
 from ._kpis import dso_countback, kpi_series, kpis
 from ._params import DEFAULT_BUCKETS, AnalysisError, as_date, bucket_labels, month_ends
 from ._predict import predict_payments
+from ._rates import Rates
 from ._rolls import RollRates, roll_rates
 from ._worklist import worklist
 
@@ -31,6 +38,7 @@ __all__ = [
     "DEFAULT_BUCKETS",
     "Aging",
     "AnalysisError",
+    "Rates",
     "RollRates",
     "aging",
     "aging_series",

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..display import declare
+from ..display import declare, declare_rates
 from ..frames import Tables
-from ..money import from_minor
 from ._common import Book, Pairs, book_of
 from ._params import (
     DEFAULT_BUCKETS,
@@ -28,6 +26,7 @@ from ._params import (
     resolve_as_of,
     resolve_by,
 )
+from ._rates import Rates
 
 __all__ = ["Aging", "aging", "aging_series"]
 
@@ -62,9 +61,14 @@ class Aging:
         date; negative when not yet due) and ``bucket`` (its label). Sorted by customer,
         then invoice date.
     converted
-        With ``rates``: one row per group (no currency column), the labels and ``total`` as
-        exact :class:`~decimal.Decimal` amounts in the target currency (each currency's
-        amount × its rate, rounded half-up to 0.01 after summing); else ``None``.
+        With ``rates``: one row per group, the group keys, ``currency`` (the target), the
+        labels and ``total`` as int64 minor units of the target currency (each currency's
+        exact amount × its rate, summed, rounded once half up to the target's minor unit),
+        and ``rates_date``; else ``None``. ``totals`` is never converted in place: with
+        ``rates`` its ``.ppnb.view()`` adds the converted figure, labelled, and
+        :attr:`converted_totals` has it as a table.
+    rates
+        The :class:`Rates` given, or ``None``.
     """
 
     as_of: dt.date
@@ -76,6 +80,26 @@ class Aging:
     totals: pd.DataFrame
     detail: pd.DataFrame
     converted: pd.DataFrame | None = None
+    rates: Rates | None = None
+
+    def __repr__(self) -> str:
+        currencies = ", ".join(map(str, self.totals["currency"])) or "nothing open"
+        shown = "summary, totals, detail" + (", converted, converted_totals"
+                                             if self.rates is not None else "")
+        return (f"<Aging as of {self.as_of}, {self.basis} basis, buckets "
+                f"{', '.join(self.labels)}: {len(self.detail)} open invoices in "
+                f"{currencies}; {len(self.summary)} rows by {', '.join(self.by) or 'currency'}"
+                f"{'; ' + self.rates.label if self.rates is not None else ''}. "
+                f"Tables: {shown}; .to_json()>")
+
+    @property
+    def converted_totals(self) -> pd.DataFrame | None:
+        """With rates: one row, every currency's totals converted and added (``currency``
+        the target, the labels and ``total`` in its minor units, ``rates_date``); else
+        ``None``. The same figures the totals' ``.ppnb.view()`` shows."""
+        if self.rates is None:
+            return None
+        return _converted(self.totals, [], [*self.labels, "total"], self.rates)
 
     def to_json(self) -> dict[str, Any]:
         """The ``ppnb aging --format json`` object.
@@ -84,7 +108,8 @@ class Aging:
         "rows": [{<group keys>, "currency": "USD", "current": "120.00", ..., "total": "..."}],
         "totals": [{"currency": "USD", <labels>: "...", "total": "..."}]}``; amounts are exact
         decimal strings with the currency's decimals, key values are text (``None`` if
-        missing).
+        missing). With rates, also ``"converted": {"currency", "rates_date", "rates",
+        "rows", "totals"}`` in the target currency.
         """
         amounts = [*self.labels, "total"]
 
@@ -98,9 +123,17 @@ class Aging:
                 out.append(row)
             return out
 
-        return {"as_of": self.as_of.isoformat(), "basis": self.basis,
+        data = {"as_of": self.as_of.isoformat(), "basis": self.basis,
                 "buckets": list(self.labels), "rows": rows(self.summary, self.by),
                 "totals": rows(self.totals, [])}
+        if self.rates is not None and self.converted is not None:
+            totals = self.converted_totals
+            assert totals is not None
+            data["converted"] = {
+                "currency": self.rates.target, "rates_date": self.rates.date.isoformat(),
+                "rates": {c: str(r) for c, r in self.rates.rates.items()},
+                "rows": rows(self.converted, self.by), "totals": rows(totals, [])}
+        return data
 
 
 def _text(value: Any) -> str | None:
@@ -119,7 +152,7 @@ def aging(
     buckets: Sequence[int] = DEFAULT_BUCKETS,
     by: str | Sequence[str] = "customer",
     clock: Callable[[], Any] | None = None,
-    rates: Mapping[str, Any] | pd.DataFrame | pd.Series | None = None,
+    rates: Rates | None = None,
 ) -> Aging:
     """Age the receivables as they stood at the end of ``as_of``, rebuilt from the payments.
 
@@ -141,7 +174,7 @@ def aging(
       date falls back to the invoice date). ``current`` is 0 or fewer days; with edges
       ``(30, 60, 90)`` then ``1-30``, ``31-60``, ``61-90`` and ``91+``.
     * **Currencies are never added together**: one row per group × currency and totals per
-      currency. ``rates`` adds a converted view, and only then.
+      currency. ``rates`` (a :class:`Rates`) adds a converted view, and only then.
 
     Parameters
     ----------
@@ -162,8 +195,9 @@ def aging(
     clock
         A callable returning the current date or datetime, used only when ``as_of`` is None.
     rates
-        Optional currency → rate into one target currency (a mapping, a Series, or a
-        DataFrame with ``currency`` and ``rate`` columns); rates are read as exact decimals.
+        Optional :class:`Rates` (date, target currency, rates) for a converted view: the
+        :attr:`Aging.converted` table, :attr:`Aging.converted_totals`, and a converted
+        figure in ``totals.ppnb.view()``, each naming the target and the rates' date.
 
     Returns
     -------
@@ -174,9 +208,12 @@ def aging(
     ------
     AnalysisError
         (a ``ValueError``) for a bad basis, buckets, ``by`` column, date, a missing as-of
-        date, or a currency without a rate.
+        date, ``rates`` that are not :class:`Rates`, or a currency without a rate.
     """
     day = resolve_as_of(as_of, clock)
+    if rates is not None and not isinstance(rates, Rates):
+        raise AnalysisError("rates: give ppnb.analysis.Rates(date, target, {currency: rate}), "
+                            "so that a converted total says its currency and the rates' date")
     basis = check_basis(basis)
     edges = check_buckets(buckets)
     labels = bucket_labels(edges)
@@ -188,8 +225,13 @@ def aging(
     totals = _as_money(_with_pct(summary.groupby("currency", sort=True)[[*labels, "total"]]
                                  .sum().reset_index(), labels), labels)
     detail = _detail(book, pairs, dpd, bucket, labels)
-    converted = None if rates is None else _convert(summary, key_names(keys), labels, rates)
-    return Aging(day, basis, edges, labels, key_names(keys), summary, totals, detail, converted)
+    converted = None
+    if rates is not None:
+        rates.check(totals["currency"])
+        converted = _converted(summary, key_names(keys), [*labels, "total"], rates)
+        declare_rates(totals, rates)
+    return Aging(day, basis, edges, labels, key_names(keys), summary, totals, detail, converted,
+                 rates)
 
 
 def aging_series(
@@ -302,43 +344,23 @@ def _detail(book: Book, pairs: Pairs, dpd: np.ndarray, bucket: np.ndarray,
     })
 
 
-def _rate_table(rates: Mapping[str, Any] | pd.DataFrame | pd.Series) -> dict[str, Decimal]:
-    """Currency → exact Decimal rate from a mapping, Series or (currency, rate) DataFrame."""
-    if isinstance(rates, pd.DataFrame):
-        if not {"currency", "rate"} <= set(rates.columns):
-            raise AnalysisError("rates: a DataFrame needs 'currency' and 'rate' columns")
-        rates = dict(zip(rates["currency"], rates["rate"], strict=True))
-    elif isinstance(rates, pd.Series):
-        rates = rates.to_dict()
-    out: dict[str, Decimal] = {}
-    for currency, rate in dict(rates).items():
-        try:
-            value = Decimal(str(rate))
-        except ArithmeticError:
-            value = Decimal("NaN")
-        if not value.is_finite() or value < 0:
-            raise AnalysisError(f"rates: {rate!r} for {currency} is not a non-negative number")
-        out[str(currency)] = value
-    return out
-
-
-def _convert(summary: pd.DataFrame, keys: list[str], labels: list[str],
-             rates: Mapping[str, Any] | pd.DataFrame | pd.Series) -> pd.DataFrame:
-    """Each group's buckets converted with ``rates`` and summed across currencies."""
-    table = _rate_table(rates)
-    missing = sorted(set(summary["currency"]) - set(table))
-    if missing:
-        raise AnalysisError(f"rates: no rate for {', '.join(missing)}")
-    cent = Decimal("0.01")
-    amounts = [*labels, "total"]
-    rows: dict[tuple, dict[str, Decimal]] = {}
-    for record in summary[[*keys, "currency", *amounts]].to_dict("records"):
-        key = tuple(record[k] for k in keys)
-        sums = rows.setdefault(key, dict.fromkeys(amounts, Decimal(0)))
-        for a in amounts:
-            sums[a] += from_minor(int(record[a]), record["currency"]) * table[record["currency"]]
-    return pd.DataFrame(
-        [{**dict(zip(keys, key, strict=True)), **{a: v.quantize(cent) for a, v in sums.items()}}
-         for key, sums in rows.items()], columns=[*keys, *amounts])
-
-
+def _converted(frame: pd.DataFrame, keys: list[str], amounts: list[str],
+               rates: Rates) -> pd.DataFrame:
+    """One row per group of ``frame`` by ``keys`` (without keys, one row in all, zeros when
+    ``frame`` is empty): each ``amounts`` column converted into the target and added across
+    currencies (:meth:`Rates.convert`, rounded once per figure)."""
+    group = (frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy() if keys
+             else np.zeros(len(frame), np.int64))
+    size = int(group.max()) + 1 if len(frame) else int(not keys)
+    counts = np.bincount(group, minlength=size)
+    members = np.split(np.argsort(group, kind="stable"), np.cumsum(counts)[:-1])
+    currency = frame["currency"].tolist()
+    columns: dict[str, Any] = {k: [frame[k].iat[m[0]] for m in members] for k in keys}
+    columns["currency"] = [rates.target] * size
+    for a in amounts:
+        values = frame[a].tolist()
+        columns[a] = np.array([rates.convert((values[i], currency[i]) for i in m)
+                               for m in members], np.int64)
+    converted = pd.DataFrame(columns)
+    converted["rates_date"] = pd.Timestamp(rates.date)
+    return _as_money(converted, amounts[:-1])

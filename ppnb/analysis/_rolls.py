@@ -66,6 +66,15 @@ class RollRates:
     expected_collection: pd.DataFrame
     transitions: pd.DataFrame
 
+    def __repr__(self) -> str:
+        currencies = ", ".join(map(str, self.amounts.index.get_level_values(0).unique()))
+        dates = self.transitions["from_date"]
+        span = f" from {dates.min():%Y-%m-%d} to {self.transitions['to_date'].max():%Y-%m-%d}" \
+            if len(dates) else ""
+        return (f"<RollRates{span}: {len(self.transitions)} movements in "
+                f"{currencies or 'nothing open'} between {', '.join(self.states)}. "
+                "Tables: amounts, rates, expected_collection, transitions>")
+
 
 def roll_rates(tables: Tables, dates: Sequence[Any], *, basis: str = "due_date",
                buckets: Sequence[int] = DEFAULT_BUCKETS) -> RollRates:

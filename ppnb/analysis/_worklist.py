@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,9 +11,10 @@ import pandas as pd
 from ..display import declare
 from ..frames import Tables
 from ..money import from_minor
-from ._aging import _rate_table, aging
+from ._aging import aging
 from ._params import DEFAULT_BUCKETS, AnalysisError
 from ._predict import HORIZON, _frame, payment_model
+from ._rates import RateInput, Rates, rate_table
 
 __all__ = ["WORKLIST_COLUMNS", "worklist"]
 
@@ -26,8 +27,7 @@ WORKLIST_COLUMNS = ("rank", "invoice_id", "number", "customer", "customer_name",
 def worklist(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | None = None,
              dispute: bool = True, grace_days: int = 30,
              buckets: Sequence[int] = DEFAULT_BUCKETS,
-             rates: Mapping[str, Any] | pd.DataFrame | pd.Series | None = None
-             ) -> pd.DataFrame:
+             rates: Rates | RateInput | None = None) -> pd.DataFrame:
     """The invoices open on ``as_of``, most urgent first: outstanding × lateness risk.
 
     * ``risk`` is the probability (from :func:`ppnb.analysis.predict_payments`' model) that
@@ -37,9 +37,9 @@ def worklist(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | None = Non
     * ``cost_minor`` = outstanding × risk, rounded to a minor unit: the amount expected to be
       still waiting then, which is what chasing can save.
     * Currencies are never compared without rates: ``rank`` counts within each currency and
-      the list is sorted by currency, then cost. With ``rates`` (currency → rate into one
-      currency, as in :func:`ppnb.analysis.aging`) the costs are converted with exact
-      decimals and ranked across currencies.
+      the list is sorted by currency, then cost. With ``rates`` the costs are converted
+      with exact decimals and ranked across currencies (the amounts shown stay in their
+      own currencies).
 
     Parameters
     ----------
@@ -52,7 +52,9 @@ def worklist(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | None = Non
     buckets
         Aging bucket edges for the ``bucket`` column.
     rates
-        Optional conversion rates for one ranking across currencies.
+        Optional rates for one ranking across currencies: a :class:`Rates`, or currency →
+        rate into one currency (a mapping, a Series, or a DataFrame with ``currency`` and
+        ``rate`` columns; every currency of the list needs one, that currency's own at 1).
 
     Returns
     -------
@@ -82,7 +84,7 @@ def worklist(tables: Tables, as_of: Any, *, reminders: pd.DataFrame | None = Non
     frame["last_reminder"] = last
     frame["reason"] = [_reason(row, grace_days) for row in frame.itertuples(index=False)]
     if rates is not None:
-        table = _rate_table(rates)
+        table = rate_table(rates)
         missing = sorted(set(frame["currency"]) - set(table))
         if missing:
             raise AnalysisError(f"rates: no rate for {', '.join(missing)}")

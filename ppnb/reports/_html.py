@@ -17,11 +17,14 @@ from ._tables import (
     CUSTOMER_DETAIL_COLUMNS,
     NUMERIC,
     Column,
+    converted_columns,
+    converted_heading,
     customers,
     group_heading,
     kpi_rows,
     named_groups,
     owed,
+    rates_text,
     summary_columns,
     text_rows,
 )
@@ -93,6 +96,10 @@ def write_html(book: Book, path: Path) -> None:
               for k, v in book.parameters()]
     parts.append('</dl><h2 class="first">Summary</h2><h3>Totals per currency</h3>')
     parts.append(_frame_table(aged.totals, summary_columns(labels, [])))
+    if aged.converted_totals is not None:
+        parts.append(f"<h3>{html.escape(converted_heading(aged))}</h3>"
+                     f'<p class="owed">{html.escape(rates_text(aged))}</p>')
+        parts.append(_frame_table(aged.converted_totals, converted_columns(labels)))
     parts.append(f"<h3>Collection KPIs, {book.kpi_start} to {book.kpi_end}</h3>")
     header, rows = kpi_rows(book.kpis)
     parts.append(_table(header, rows, set(range(1, len(header)))))

@@ -28,11 +28,14 @@ from ._tables import (
     CUSTOMER_DETAIL_COLUMNS,
     NUMERIC,
     Column,
+    converted_columns,
+    converted_heading,
     customers,
     group_heading,
     kpi_rows,
     named_groups,
     owed,
+    rates_text,
     summary_columns,
     text_rows,
 )
@@ -65,6 +68,10 @@ def write_pdf(book: Book, path: Path) -> None:
                                              for k, v in book.parameters()), styles["body"]),
                         Paragraph("Totals per currency", styles["h2"]),
                         _frame_table(aged.totals, summary_columns(labels, []), width, styles)]
+    if aged.converted_totals is not None:
+        story += [Paragraph(_text(converted_heading(aged)), styles["h2"]),
+                  Paragraph(html.escape(rates_text(aged)), styles["body"]),  # every rate
+                  _frame_table(aged.converted_totals, converted_columns(labels), width, styles)]
     header, rows = kpi_rows(book.kpis)
     story += [Paragraph(f"Collection KPIs, {book.kpi_start} to {book.kpi_end}", styles["h2"]),
               _table(header, rows, set(range(1, len(header))), width, styles)]

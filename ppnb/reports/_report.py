@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis import DEFAULT_BUCKETS, as_date
+from ..analysis import DEFAULT_BUCKETS, Rates, as_date
 from ..frames import Tables
 from ._book import KPI_DAYS, PAGE_SIZES, collect
 from ._files import ReportError, check_target, replacing
@@ -33,6 +33,7 @@ def report(
     source: str = "",
     generated_at: dt.datetime | None = None,
     page_size: str = "A4",
+    rates: Rates | None = None,
 ) -> Path:
     """Write a receivables report as of a date: ``.xlsx``, ``.html`` or ``.pdf`` by suffix.
 
@@ -61,6 +62,11 @@ def report(
     page_size
         ``"A4"`` (default) or ``"Letter"``: every page of the PDF, landscape, and the page
         the HTML asks for when printed.
+    rates
+        Optional :class:`ppnb.analysis.Rates` (date, target currency, rates): the totals
+        per currency are then followed by one converted total, labelled with the target
+        and the rates' date, and the rates are listed in the parameters. Without rates no
+        figure adds currencies.
 
     Returns
     -------
@@ -74,7 +80,9 @@ def report(
         exist, a KPI period that ends before it starts, or another page size; raised
         before anything is written.
     ppnb.analysis.AnalysisError
-        For a malformed date, basis or buckets (also a ``ValueError``).
+        For a malformed date, basis or buckets, or rates that are not :class:`Rates` or
+        lack a currency of the book (also a ``ValueError``); raised before anything is
+        written.
     """
     target = check_target(path, FORMATS, "a report")
     paper = next((p for p in PAGE_SIZES if p.lower() == str(page_size).lower()), None)
@@ -90,7 +98,8 @@ def report(
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(dt.UTC)
     book = collect(tables, as_of=day, basis=basis, buckets=buckets, kpi_start=start,
-                   kpi_end=end, source=source, generated_at=stamp, page_size=paper)
+                   kpi_end=end, source=source, generated_at=stamp, page_size=paper,
+                   rates=rates)
     writer = {".xlsx": write_xlsx, ".html": write_html, ".pdf": write_pdf}
     with replacing(target) as temporary:
         writer[target.suffix.lower()](book, temporary)

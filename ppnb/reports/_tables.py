@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis import Aging
 from ..display import cell_text
 
 #: (header, column, kind): kind is one of :data:`ppnb.display.KINDS`: text, money, date,
@@ -54,6 +55,25 @@ def summary_columns(labels: Sequence[str], keys: Sequence[str], *,
             + [(label, label, "money") for label in labels]
             + [("Total", "total", "money")]
             + ([(f"% {label}", f"pct_{label}", "pct") for label in labels] if shares else []))
+
+
+def converted_columns(labels: Sequence[str]) -> list[Column]:
+    """The converted total's columns: the target currency, the buckets and the total in it,
+    and the date of the rates."""
+    return ([("Currency", "currency", "text")] + [(label, label, "money") for label in labels]
+            + [("Total", "total", "money"), ("Rates of", "rates_date", "date")])
+
+
+def converted_heading(aged: Aging) -> str:
+    """What the converted total is: ``All currencies in USD at rates of 2025-06-30``."""
+    assert aged.rates is not None
+    return f"All currencies in {aged.rates.label}"
+
+
+def rates_text(aged: Aging) -> str:
+    """The rates of the converted total: ``Rates of 2025-06-30: 1 EUR = 1.08 USD; …``."""
+    assert aged.rates is not None
+    return f"Rates of {aged.rates.date}: {aged.rates.describe()}"
 
 
 def group_heading(by: Sequence[str]) -> str:

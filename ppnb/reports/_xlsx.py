@@ -19,6 +19,8 @@ from ._tables import (
     DETAIL_COLUMNS,
     KPI_COLUMNS,
     Column,
+    converted_columns,
+    converted_heading,
     group_heading,
     is_missing,
     summary_columns,
@@ -151,6 +153,10 @@ def write_xlsx(book: Book, path: Path) -> None:
     cells.text(sheet, 1, 0, "Totals per currency", "bold", fit=False)
     write_frame(sheet, 2, aged.totals, summary_columns(labels, []), cells, autofilter=False)
     top = 2 + len(aged.totals) + 2
+    if aged.converted_totals is not None:
+        cells.text(sheet, top, 0, converted_heading(aged), "bold", fit=False)
+        top = write_frame(sheet, top + 1, aged.converted_totals, converted_columns(labels),
+                          cells, autofilter=False) + 1
     cells.text(sheet, top, 0, group_heading(aged.by), "bold", fit=False)
     keys = [k for k in aged.by if k != "currency"]
     groups = aged.summary.sort_values(["currency", "total"], ascending=[True, False])
