@@ -315,7 +315,8 @@ class Store:
                     f"the {self.max_snapshot_bytes} allowed; delete one first", "size")
             if not target.startswith("file:"):
                 private_file(target)
-            copy = sqlite3.connect(target, uri=target.startswith("file:"))
+            copy = sqlite3.connect(target, uri=target.startswith("file:"),
+                                   check_same_thread=False)  # kept open, used under the lock
             try:
                 self._conn.backup(copy)
             finally:
