@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from helpers import Served, reserve, wait_for
+from helpers import Served, control_headers, reserve, wait_for
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -216,7 +216,8 @@ def test_every_event_type_reaches_the_log(rig: Rig) -> None:
     c = client.invoices.create(invoice_body(invoice_date="2025-01-17"))["id"]
     client.invoices.send(c)  # scheduled
     rig.settled()  # a delivery signed before the jump would be refused once, then retried
-    moved = httpx.post(f"{rig.running.base_url}/_emulator/clock", json={"advance_days": 2})
+    moved = httpx.post(f"{rig.running.base_url}/_emulator/clock", json={"advance_days": 2},
+                       headers=control_headers(rig.running))
     assert moved.json()["fired"] == [c]  # the clock sends it
     d = client.invoices.create({**invoice_body(), "configuration": {
         "partial_payment": {"allow_partial_payment": True}}})["id"]
@@ -301,7 +302,8 @@ def test_a_delivery_gives_up_after_its_attempts(tmp_path: Path) -> None:
         [failed] = wait_for(lambda: running.emulator.deliveries(status="FAILED"), "give up")
         assert len(failed["attempts"]) == 3 and failed["next_attempt_in"] is None
         listed = httpx.get(f"{running.base_url}/_emulator/webhooks/deliveries",
-                           params={"status": "FAILED"}).json()["deliveries"]
+                           params={"status": "FAILED"},
+                           headers=control_headers(running)).json()["deliveries"]
         assert [d["id"] for d in listed] == [failed["id"]]
         dead.close()
         client.close()
