@@ -9,6 +9,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import select
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -16,11 +20,21 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 
+import ppnb
 from ppnb import cli
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
 from ppnb.pager import fetch_raw
-from ppnb.seed import IBM_COLUMNS, SeedError, demo_params, seed_demo, seed_ibm
+from ppnb.seed import (
+    DEMO_DEFAULTS,
+    DEMO_FILE,
+    IBM_COLUMNS,
+    SeedError,
+    _progress,
+    demo_params,
+    seed_demo,
+    seed_ibm,
+)
 
 NOW = dt.datetime(2025, 6, 15, 9, 0, tzinfo=dt.UTC)
 IBM_CSV = SHARED / "datasets" / "ibm-accounts-receivable.csv"
@@ -140,16 +154,19 @@ def test_demo_finishes_an_interrupted_run(fresh: Callable[[], Client]) -> None:
     assert fingerprint(fresh_again) == expected
 
 
-def test_demo_params_from_file_and_overrides(tmp_path: Path) -> None:
-    repo_file = Path(__file__).resolve().parents[1] / "data" / "demo.json"
-    assert demo_params() == json.loads(repo_file.read_text())
+def test_demo_params_from_package_data_file_and_overrides(tmp_path: Path) -> None:
+    packaged = Path(ppnb.__file__).parent / "data" / "demo.json"  # package data: in a wheel
+    assert Path(str(DEMO_FILE)) == packaged
+    assert demo_params() == DEMO_DEFAULTS == json.loads(packaged.read_text()) == {
+        "invoices": 2000, "customers": 120, "seed": 7, "months": 18}
     path = tmp_path / "p.json"
     path.write_text('{"invoices": 10}')
-    assert demo_params(path, seed=9)["invoices"] == 10
-    assert demo_params(path, seed=9)["seed"] == 9
+    assert demo_params(path, seed=9) == {**DEMO_DEFAULTS, "invoices": 10, "seed": 9}
     path.write_text('{"invoices": "many"}')
     with pytest.raises(SeedError, match="expected integers"):
         demo_params(path)
+    with pytest.raises(SeedError, match=r"cannot read demo parameters from .*nope\.json"):
+        demo_params(tmp_path / "nope.json")
 
 
 # --- the IBM sample ---------------------------------------------------------------------------
@@ -252,7 +269,7 @@ def test_cli_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                               "--customers", "8", "--seed", "2", "--months", "3"])
     assert code == 0, err
     assert out.startswith("demo: created 40, skipped 0 already present (")
-    assert "seed demo" in err  # the progress bar
+    assert "\r" not in err  # stderr is no terminal here: never a redrawn bar
     code, out, _ = run_cli(["seed", "--dataset", "demo", "--invoices", "40",
                             "--customers", "8", "--seed", "2", "--months", "3"])
     assert code == 0 and out.startswith("demo: created 0, skipped 40 already present")
@@ -262,3 +279,79 @@ def test_cli_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 1 and "cannot read" in err
     secret = json.loads((tmp_path / "book.sqlite.serving.json").read_text())["client_secret"]
     assert secret not in out + err
+
+
+# --- quiet progress ---------------------------------------------------------------------------
+
+
+def test_progress_in_a_log_is_lines_that_end_at_the_true_count(
+        fresh: Callable[[], Client], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_progress, "DELAY", 0.0)  # show even a fast seed,
+    monkeypatch.setattr(_progress, "EVERY", 0.0)  # and a line per invoice
+    err = io.StringIO()
+    with redirect_stderr(err):
+        report = seed_demo(fresh(), seed=6, invoices=30, customers=5, months=3, progress=True)
+    assert report.created == 30
+    lines = err.getvalue().splitlines()
+    assert "\r" not in err.getvalue() and len(lines) == 30  # invoice 0 was counted before
+    counts = [int(line.split(": ")[1].split("/")[0]) for line in lines]
+    assert counts == [*range(2, 31), 30] and all("/30 invoices" in line for line in lines)
+    assert lines[-1].startswith("seed demo: 30/30 invoices, done in ")
+
+
+def test_a_seed_run_with_stderr_to_a_file_writes_no_carriage_returns(
+        tmp_path: Path) -> None:
+    """The real thing: ``ppnb seed`` as a process whose stderr is a file (a log, CI), loading
+    the IBM sample (2,466 invoices, several seconds: long enough to be shown)."""
+    running = start(clock=Clock(NOW, frozen=True))
+    try:
+        cred = running.credentials
+        env = {**os.environ, "PPNB_ENV": "emulator", "PPNB_BASE_URL": running.base_url,
+               "PAYPAL_CLIENT_ID": cred.client_id, "PAYPAL_CLIENT_SECRET": cred.client_secret}
+        with (tmp_path / "err.log").open("wb") as log:
+            done = subprocess.run([sys.executable, "-m", "ppnb.cli", "seed", "--dataset", "ibm",
+                                   "--csv", str(IBM_CSV)], env=env, stdout=subprocess.PIPE,
+                                  stderr=log, timeout=600, check=False)
+    finally:
+        running.stop()
+    written = (tmp_path / "err.log").read_bytes()
+    assert done.returncode == 0, written[-2000:]
+    assert done.stdout.decode().startswith("ibm: created 2466, skipped 0 already present")
+    assert b"\r" not in written and b"\x1b" not in written
+    lines = written.decode().splitlines()
+    assert lines and lines[-1].startswith("seed ibm: 2,466/2,466 invoices, done in "), lines
+    assert len(lines) <= 2 + 600 / _progress.EVERY  # a line every 10 s at most
+
+
+def test_progress_on_a_terminal_is_a_bar_that_waits_a_second() -> None:
+    main, side = os.openpty()
+    with os.fdopen(side, "w") as terminal:
+        bar = _progress.progress(10, "seed demo", terminal, initial=1)
+        assert type(bar).__name__ == "tqdm" and (bar.n, bar.total) == (1, 10)
+        assert (bar.delay, bar.mininterval) == (_progress.DELAY, _progress.MININTERVAL)
+        for _ in range(9):
+            bar.update()
+        bar.close()
+        terminal.flush()
+        ready, _, _ = select.select([main], [], [], 0.2)
+    os.close(main)
+    assert ready == []  # a sub-second run drew nothing
+    assert isinstance(_progress.progress(10, "x", io.StringIO()), _progress.LineProgress)
+
+
+def test_line_progress_waits_then_writes_every_few_seconds() -> None:
+    now = [100.0]
+    out = io.StringIO()
+    line = _progress.LineProgress(50, "seed ibm", out, clock=lambda: now[0])
+    for second in range(1, 26):  # two invoices a second for 25 seconds
+        now[0] = 100.0 + second
+        line.update(2)
+    line.close()
+    assert out.getvalue().splitlines() == [
+        "seed ibm: 20/50 invoices, after 10 s", "seed ibm: 40/50 invoices, after 20 s",
+        "seed ibm: 50/50 invoices, done in 25 s"]
+    quick = io.StringIO()
+    fast = _progress.LineProgress(5, "seed demo", quick, clock=lambda: 100.0)
+    fast.update(5)
+    fast.close()
+    assert quick.getvalue() == ""  # under a second: nothing at all
