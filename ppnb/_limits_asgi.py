@@ -5,9 +5,9 @@ over the path's limit (:class:`BodyLimits`) without reading a byte of the body; 
 reads the body itself, counting the bytes as they stream in and stopping at the first chunk
 past the limit, all within a deadline however slowly the bytes come. Only a body read whole
 and within bounds reaches the app, which then reads it from memory as usual. Refusals are
-``413`` (too large, declared or counted), ``408`` (too slow) and ``400`` (a ``Content-Length``
-that is not a number); the caller says what their body looks like (``refusal``), and every
-refusal carries ``Connection: close`` so the server stops reading the rest. A client that
+``413`` (too large, declared or counted) and ``408`` (too slow); the caller says what their
+body looks like (``refusal``), and every refusal carries ``Connection: close`` so the server
+stops reading the rest. A client that
 disconnects before its body is read is logged as one line, not a traceback, and the app never
 sees the request.
 
@@ -86,7 +86,7 @@ def bound_bodies(app: App, limits: BodyLimits, refusal: Refusal, *,
     limits
         Body size per path and read time.
     refusal
-        Renders the body of a ``413``, ``408`` or ``400``.
+        Renders the body of a ``413`` or ``408``.
     logger
         Where refusals (WARNING) and abandoned requests (INFO) are logged, one line each
         (default ``ppnb.limits``).
@@ -103,13 +103,10 @@ def bound_bodies(app: App, limits: BodyLimits, refusal: Refusal, *,
             return
         limit = limits.limit_for(scope["path"])
         for name, value in scope["headers"]:
-            if name.lower() != b"content-length":
-                continue
-            if not value.strip().isdigit():
-                await refuse(scope, send, 400, f"Content-Length {value[:40]!r} is not a "
-                             "number of bytes")
-                return
-            if int(value) > limit:
+            # the server frames the body (it refuses a malformed length); whatever it
+            # declares, the bytes are counted below
+            if name.lower() == b"content-length" and value.strip().isdigit() and (
+                    int(value) > limit):
                 await refuse(scope, send, 413, f"the request body ({int(value)} bytes) is "
                              f"over the limit of {limit} bytes")
                 return
