@@ -169,14 +169,14 @@ def _last_day(tables: Tables) -> dt.date:
 
 
 def _merge(old: Tables, fresh: Tables, drop: set[str]) -> Tables:
+    """``old`` without the invoices in ``drop`` (and their children), plus ``fresh``; sorted
+    by creation (invoices) and by invoice id (children)."""
+    kept = old.subset(set(old.invoices["id"]) - drop) if drop else old
     parts = []
-    for table in TABLES:
-        before, after = getattr(old, table), getattr(fresh, table)
-        key = "id" if table == "invoices" else "invoice_id"
-        kept = before[~before[key].isin(drop)]
-        frames = [f for f in (kept, after) if len(f)]
+    for table, before, after in zip(TABLES, kept, fresh, strict=True):
+        frames = [f for f in (before, after) if len(f)]
         merged = pd.concat(frames, ignore_index=True) if frames else before.iloc[0:0]
-        order = ["created", "id"] if table == "invoices" else [key]
+        order = ["created", "id"] if table == "invoices" else ["invoice_id"]
         parts.append(merged.sort_values(order, kind="stable", ignore_index=True))
     return Tables(*parts)
 

@@ -500,6 +500,21 @@ def test_tables_unpack_and_show_their_sizes() -> None:
     assert [len(items), len(payments)] == [2, 1]
 
 
+def test_subset_keeps_the_chosen_invoices_and_every_row_of_theirs(book: Book) -> None:
+    tables = flatten(book.found)
+    chosen = [book.ids["refunded"], book.ids["yen"], "INV2-NOT-THERE"]
+    picked = tables.subset(chosen)
+    assert_schema(picked)
+    assert sorted(picked.invoices["id"]) == sorted(chosen[:2])
+    for whole, part, key in zip(tables, picked, ("id", "invoice_id", "invoice_id",
+                                                 "invoice_id"), strict=True):
+        expected = whole[whole[key].isin(chosen[:2])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, expected)  # same rows, in order, fresh index
+    assert len(picked.items) == 3 and len(picked.payments) == 3 and len(picked.refunds) == 1
+    assert [len(t) for t in tables.subset(set())] == [0, 0, 0, 0]
+    assert sorted(tables.subset(pd.Series(chosen)).invoices["id"]) == sorted(chosen[:2])
+
+
 def test_frames_does_not_import_the_client_or_the_emulator() -> None:
     """Data flows one way (API -> pager -> frames): frames stands on its own."""
     code = ("import sys, ppnb.frames; print(sorted(m for m in sys.modules if m.startswith("

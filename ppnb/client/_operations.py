@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 __all__ = ["INVOICES", "TEMPLATES", "Invoices", "Templates"]
 
@@ -119,9 +120,22 @@ class Invoices:
     def search(self, search_data: Mapping[str, Any] | None = None, *, page: int = 1,
                page_size: int = 20, total_required: bool = False) -> dict:
         """One page of invoices matching every filter in ``search_data``."""
-        return self._c.call("POST", "/v2/invoicing/search-invoices", json=search_data or {},
-                            params={"page": page, "page_size": page_size,
-                                    "total_required": _flag(total_required)}, read=True)
+        return orjson.loads(self.search_raw(search_data, page=page, page_size=page_size,
+                                            total_required=total_required))
+
+    def search_raw(self, search_data: Mapping[str, Any] | None = None, *, page: int = 1,
+                   page_size: int = 20, total_required: bool = False) -> bytes:
+        """The page :meth:`search` returns, as the JSON bytes PayPal sent.
+
+        For a caller that decodes pages later: the pager keeps pages as bytes until it
+        reads them into columns one at a time, so the invoices of a large pull never all
+        sit in memory as Python objects at once (which would also make every garbage
+        collection scan them).
+        """
+        return self._c.request("POST", "/v2/invoicing/search-invoices",
+                               json=search_data or {}, read=True,
+                               params={"page": page, "page_size": page_size,
+                                       "total_required": _flag(total_required)}).content
 
 
 class Templates:
