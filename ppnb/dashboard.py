@@ -26,14 +26,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
-import nbformat
-import pandas as pd
+from ._extras import require
 
-from . import analysis, plots
-from .analysis import as_date
-from .frames import Tables
-from .reports import KPI_DAYS, report
+require("notebook", "ppnb dashboard")  # ipywidgets and Voila: one line if they are missing
+
+import ipywidgets as widgets  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import analysis, plots  # noqa: E402
+from .analysis import as_date  # noqa: E402
+from .frames import Tables  # noqa: E402
+from .reports import KPI_DAYS, report  # noqa: E402
 
 __all__ = ["ALL", "Dashboard", "add_arguments", "main", "run_dashboard", "write_notebook"]
 

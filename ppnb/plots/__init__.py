@@ -21,11 +21,15 @@ with nothing to show gives a figure that says so instead of raising.
 
 from __future__ import annotations
 
-from ._aging import aging_bars, aging_heatmap, aging_trend
-from ._cohorts import cohort_curves
-from ._collections import kpi_trend, roll_rate_heatmap
-from ._common import bucket_colors, bucket_columns, group_label
-from ._intelligence import forecast_fan, predicted_vs_actual, worklist_bars
+from .._extras import require
+
+require("reports", "ppnb.plots")  # matplotlib: one line naming the extra if it is missing
+
+from ._aging import aging_bars, aging_heatmap, aging_trend  # noqa: E402
+from ._cohorts import cohort_curves  # noqa: E402
+from ._collections import kpi_trend, roll_rate_heatmap  # noqa: E402
+from ._common import bucket_colors, bucket_columns, group_label  # noqa: E402
+from ._intelligence import forecast_fan, predicted_vs_actual, worklist_bars  # noqa: E402
 
 __all__ = [
     "aging_bars",

@@ -36,6 +36,11 @@ The file appears complete or not at all: it is written to a hidden temporary fil
 ``path`` and renamed over it at the end. An unsupported suffix, page size or a missing
 directory is refused before anything is computed or written.
 
+:func:`report`, :func:`write_worklist` and the constants about them load on first use and need
+the ``reports`` extra (``pip install 'ppnb[reports]'``; a missing one is a one-line
+:class:`ppnb._extras.MissingExtra`); :func:`write_csv`, :func:`csv_safe` and the file helpers
+need only the core install.
+
 Names in the data are only ever data: HTML escapes them, xlsx stores them as strings (never
 formulas), the PDF escapes its markup, and :func:`write_csv` writes CSV whose text cannot
 run as a formula (:func:`csv_safe`, and every line break quoted).
@@ -45,12 +50,32 @@ run as a formula (:func:`csv_safe`, and every line break quoted).
 
 from __future__ import annotations
 
+from typing import Any
+
+from .._extras import require
 from ..display import format_money
-from ._book import KPI_DAYS, PAGE_SIZES
 from ._csv import FORMULA_STARTS, csv_safe, neutralise, write_csv
 from ._files import ReportError, check_target, replacing
-from ._report import FORMATS, report
-from ._worklist import write_worklist
+
+#: The names that write reports, loaded on first use: they need the ``reports`` extra
+#: (matplotlib, xlsxwriter, reportlab), which CSV and the file helpers above do not.
+_WRITERS = ("FORMATS", "KPI_DAYS", "PAGE_SIZES", "report", "write_worklist")
+
+
+def __getattr__(name: str) -> Any:
+    """Load a report writer on first use, or say in one line which extra it needs
+    (:class:`ppnb._extras.MissingExtra`)."""
+    if name not in _WRITERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    require("reports", "ppnb.reports")
+    from . import _book, _report, _worklist
+
+    found = {"FORMATS": _report.FORMATS, "KPI_DAYS": _book.KPI_DAYS,
+             "PAGE_SIZES": _book.PAGE_SIZES, "report": _report.report,
+             "write_worklist": _worklist.write_worklist}
+    globals().update(found)
+    return found[name]
+
 
 __all__ = ["FORMATS", "FORMULA_STARTS", "KPI_DAYS", "PAGE_SIZES", "ReportError",
            "check_target", "csv_safe", "format_money", "neutralise", "replacing", "report",
