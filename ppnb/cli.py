@@ -67,15 +67,15 @@ def _merchant_pair(text: str) -> tuple[str, str]:
 
 
 def write_env_file(path: Path, base_url: str, client_id: str, secret: str,
-                   control_token: str) -> None:
-    """Write connection settings for ``ppnb.connect()`` and the emulator's control token to
-    ``path``, mode 0600 (also when it existed with a wider mode)."""
+                   control_token: str | None = None) -> None:
+    """Write connection settings for ``ppnb.connect()`` (and the emulator's control token,
+    when given) to ``path``, mode 0600 (also when it existed with a wider mode)."""
     from .client._connect import write_private
 
+    control = f"PPNB_CONTROL_TOKEN={control_token}\n" if control_token else ""
     write_private(path, (
         f"PPNB_ENV=emulator\nPPNB_BASE_URL={base_url}\n"
-        f"PAYPAL_CLIENT_ID={client_id}\nPAYPAL_CLIENT_SECRET={secret}\n"
-        f"PPNB_CONTROL_TOKEN={control_token}\n").encode())
+        f"PAYPAL_CLIENT_ID={client_id}\nPAYPAL_CLIENT_SECRET={secret}\n{control}").encode())
 
 
 def _serve(args: argparse.Namespace) -> int:
