@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography import x509
 
+from .._protocol import LOOPBACK_HOSTS
 from .._signing import CERT_PATH
-from ..client import LOOPBACK_HOSTS
 
 __all__ = ["CERT_FETCH_TIMEOUT", "MAX_CERT_BYTES", "PAYPAL_CERT_HOSTS", "CertCache",
            "WebhookVerificationError", "check_cert_url", "fetch_cert"]
