@@ -346,7 +346,7 @@ def test_a_torn_last_line_and_a_busy_job(client: Client, tmp_path: Path) -> None
 
 def test_journal_lines_are_on_disk_before_append_returns_and_fsyncs_are_shared(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ppnb import actions
+    from ppnb.actions import _journal
 
     path = tmp_path / "log.jsonl"
     synced: list[int] = []  # lines in the file at each fsync
@@ -356,10 +356,10 @@ def test_journal_lines_are_on_disk_before_append_returns_and_fsyncs_are_shared(
         synced.append(path.read_bytes().count(b"\n"))
         real_fsync(fd)
 
-    monkeypatch.setattr(actions.os, "fsync", fsync)
+    monkeypatch.setattr(_journal.os, "fsync", fsync)
     late: list[int] = []
     with open(path, "ab") as handle:
-        log = actions._DurableLog(handle)
+        log = _journal._DurableLog(handle)
 
         def write(i: int) -> None:
             log.append({"i": i})
@@ -397,3 +397,23 @@ def test_job_calls_and_reminder_history_read_the_journals_back(
     assert set(history["day"]) == {pd.Timestamp(TODAY)}
     run(client, "remind", ids[:1], tmp_path, confirm=True, job_id="read-back-2")
     assert len(reminder_history(tmp_path)) == 3
+
+
+def test_progress_shows_only_for_runs_over_a_second(
+        client: Client, running: RunningEmulator, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ppnb import _progress
+
+    ids = book(client, sent=6)
+    bulk(client, "remind", ids[:3], journal_dir=tmp_path, today=TODAY, confirm=True)
+    assert capsys.readouterr().err == ""  # not interactive: no bar by default
+    monkeypatch.setattr(_progress, "interactive", lambda: True)  # as in a notebook/terminal
+    quick = bulk(client, "remind", ids[:3], journal_dir=tmp_path, today=TODAY, confirm=True,
+                 job_id="again")
+    assert quick.attrs["counts"] == {"ok": 3} and capsys.readouterr().err == ""
+    running.emulator.faults.configure(latency_ms=(400, 450), seed=6)
+    slow = bulk(client, "remind", ids[3:], journal_dir=tmp_path, today=TODAY, confirm=True,
+                concurrency=1)
+    err = capsys.readouterr().err
+    assert slow.attrs["counts"] == {"ok": 3}
+    assert "remind" in err and "3/3" in err and "ok=3" in err

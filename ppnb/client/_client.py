@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
+from .._protocol import LOOPBACK_HOSTS
 from ._auth import ClientCredentials, auth_assertion
 from ._errors import APIError, PayPalError, TransportError, error_for
 from ._operations import INVOICES, TEMPLATES, Invoices, Templates
@@ -28,10 +29,6 @@ log = logging.getLogger("ppnb.client")
 #: Sent with create and full update: without it PayPal answers with a bare ``self`` link
 #: (OBSERVED.md; the spec's 201 text), with it the whole invoice or template.
 REPRESENTATION = {"Prefer": "return=representation"}
-
-
-#: Host names of this machine: plain http is allowed to them only (e.g. the emulator).
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class Client:
