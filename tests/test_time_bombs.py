@@ -36,12 +36,13 @@ FAR_FUTURE = dt.date(2090, 1, 1)  # from here on, a date stands for "the far fut
 
 #: Where reading the machine's clock is right, and why: ``{path: {function: reason}}``.
 WALL_CLOCK = {
-    "ppnb/actions.py": {"_now": "when a journal line was written: an audit stamp, no decision"},
+    "ppnb/actions/_journal.py": {
+        "_now": "when a journal line was written: an audit stamp, no decision"},
     "ppnb/client/_client.py": {"today": "on PayPal the book's today is the UTC date"},
     "ppnb/reports/_report.py": {
         "report": "the report's 'generated at' stamp, beside its as-of date"},
-    "ppnb/webhooks.py": {"_utc": "a live signature is fresh against real time (replay window)",
-                         "receiver": "when an event was received: an audit stamp"},
+    "ppnb/webhooks/_verify.py": {"utc": "a live signature is fresh against real time (replay "
+                                        "window); the receiver's received-at stamp"},
     "tests/test_client.py": {
         "test_today_is_the_emulators_clock_else_the_machines": "checks today() on PayPal is "
         "the machine's UTC date, read on both sides of the call"},
