@@ -21,6 +21,7 @@ import pytest
 from conftest import SHARED
 
 import ppnb
+from ppnb import _progress as shared_progress
 from ppnb import cli
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
@@ -286,8 +287,8 @@ def test_cli_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_progress_in_a_log_is_lines_that_end_at_the_true_count(
         fresh: Callable[[], Client], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_progress, "DELAY", 0.0)  # show even a fast seed,
-    monkeypatch.setattr(_progress, "EVERY", 0.0)  # and a line per invoice
+    monkeypatch.setattr(shared_progress, "DELAY", 0.0)  # show even a fast seed,
+    monkeypatch.setattr(shared_progress, "LOG_INTERVAL", 0.0)  # and a line per invoice
     err = io.StringIO()
     with redirect_stderr(err):
         report = seed_demo(fresh(), seed=6, invoices=30, customers=5, months=3, progress=True)
@@ -320,15 +321,18 @@ def test_a_seed_run_with_stderr_to_a_file_writes_no_carriage_returns(
     assert b"\r" not in written and b"\x1b" not in written
     lines = written.decode().splitlines()
     assert lines and lines[-1].startswith("seed ibm: 2,466/2,466 invoices, done in "), lines
-    assert len(lines) <= 2 + 600 / _progress.EVERY  # a line every 10 s at most
+    assert len(lines) <= 2 + 600 / shared_progress.LOG_INTERVAL  # a line a minute at most
 
 
-def test_progress_on_a_terminal_is_a_bar_that_waits_a_second() -> None:
+def test_progress_on_a_terminal_is_the_quiet_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tqdm.std import tqdm
+
     main, side = os.openpty()
     with os.fdopen(side, "w") as terminal:
-        bar = _progress.progress(10, "seed demo", terminal, initial=1)
-        assert type(bar).__name__ == "tqdm" and (bar.n, bar.total) == (1, 10)
-        assert (bar.delay, bar.mininterval) == (_progress.DELAY, _progress.MININTERVAL)
+        monkeypatch.setattr(sys, "stderr", terminal)
+        bar = _progress.progress(10, "seed demo", initial=1)
+        assert isinstance(bar, tqdm) and (bar.n, bar.total) == (1, 10)
+        assert bar.delay == shared_progress.DELAY
         for _ in range(9):
             bar.update()
         bar.close()
@@ -336,10 +340,12 @@ def test_progress_on_a_terminal_is_a_bar_that_waits_a_second() -> None:
         ready, _, _ = select.select([main], [], [], 0.2)
     os.close(main)
     assert ready == []  # a sub-second run drew nothing
-    assert isinstance(_progress.progress(10, "x", io.StringIO()), _progress.LineProgress)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert isinstance(_progress.progress(10, "x"), _progress.LineProgress)
 
 
-def test_line_progress_waits_then_writes_every_few_seconds() -> None:
+def test_line_progress_waits_then_writes_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared_progress, "LOG_INTERVAL", 10.0)
     now = [100.0]
     out = io.StringIO()
     line = _progress.LineProgress(50, "seed ibm", out, clock=lambda: now[0])

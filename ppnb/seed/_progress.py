@@ -1,33 +1,31 @@
-"""Seeding progress that stays quiet: a bar on a terminal, a few plain lines anywhere else.
+"""Seeding progress that stays quiet: ppnb's bar where someone watches, plain lines elsewhere.
 
 A tqdm bar redraws itself with carriage returns. On a terminal that is one line changing in
 place; in a log file, a pipe or a saved notebook every redraw stays, and a seed of 2,000
 invoices left dozens of ``\\r`` updates there. So :func:`progress` gives:
 
-* on a terminal (``stream.isatty()``): a tqdm bar, shown only once the work has taken
-  :data:`DELAY` seconds (a fast seed shows nothing) and redrawn at most every
-  :data:`MININTERVAL` seconds;
-* anywhere else: :class:`LineProgress`, whole lines without a carriage return, one every
-  :data:`EVERY` seconds while it runs (none in the first :data:`DELAY`) and a last one with
-  the final count when anything was shown.
+* where someone watches (a terminal or a notebook, :func:`ppnb._progress.interactive`):
+  ppnb's quiet bar (:func:`ppnb._progress.progress_bar`), shown only once the work has taken
+  :data:`ppnb._progress.DELAY` seconds;
+* anywhere else (``ppnb seed`` run by a script or CI, or as the child process
+  :func:`ppnb.seed.seed_elsewhere` starts, whose stderr is a pipe): :class:`LineProgress`,
+  whole lines and never a carriage return, one every :data:`ppnb._progress.LOG_INTERVAL`
+  seconds while it runs and a last one with the final count, none for a run under
+  :data:`ppnb._progress.DELAY` seconds.
 
 Either way the count ends at the true number of invoices handled.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-__all__ = ["DELAY", "EVERY", "MININTERVAL", "LineProgress", "Progress", "progress"]
+from .. import _progress
 
-#: Seconds of work before anything is shown.
-DELAY = 1.0
-#: Seconds between two redraws of the terminal bar.
-MININTERVAL = 0.5
-#: Seconds between two progress lines when the output is not a terminal.
-EVERY = 10.0
+__all__ = ["LineProgress", "Progress", "progress"]
 
 
 class Progress(Protocol):
@@ -39,7 +37,7 @@ class Progress(Protocol):
 
 
 class LineProgress:
-    """Progress as whole lines (``seed demo: 1,200/2,000 invoices``), for logs and pipes.
+    """Progress as whole lines (``seed demo: 1,200/2,000 invoices, after 60 s``), for logs.
 
     Parameters
     ----------
@@ -60,23 +58,24 @@ class LineProgress:
         self.total, self.label, self.stream, self.n = total, label, stream, initial
         self._clock = clock
         self._started = clock()
-        self._next = self._started + max(DELAY, EVERY)
+        self._last = self._started
         self._shown = False
 
     def update(self, n: int = 1) -> None:
-        """Count ``n`` more; write a line if :data:`EVERY` seconds have passed since the last
-        (the first after ``max(DELAY, EVERY)``)."""
+        """Count ``n`` more; write a line once ``LOG_INTERVAL`` seconds have passed since the
+        start or the last line (and at least ``DELAY`` since the start)."""
         self.n += n
         now = self._clock()
-        if now >= self._next:
-            self._next = now + EVERY
+        if now - self._last >= _progress.LOG_INTERVAL and now - self._started >= \
+                _progress.DELAY:
+            self._last = now
             self._line(now)
 
     def close(self) -> None:
-        """Write the final count if anything was shown, or if the work took over
-        :data:`DELAY` seconds."""
+        """Write the final count, unless nothing was shown and the work took under
+        ``DELAY`` seconds."""
         now = self._clock()
-        if self._shown or now - self._started >= DELAY:
+        if self._shown or now - self._started >= _progress.DELAY:
             self._line(now, done=True)
 
     def _line(self, now: float, *, done: bool = False) -> None:
@@ -87,12 +86,9 @@ class LineProgress:
         self.stream.flush()
 
 
-def progress(total: int, label: str, stream: IO[str], *, initial: int = 0) -> Progress:
-    """A bar on a terminal, :class:`LineProgress` elsewhere (see the module notes)."""
-    isatty = getattr(stream, "isatty", None)
-    if isatty is not None and isatty():
-        from tqdm import tqdm
-
-        return tqdm(total=total, initial=initial, desc=label, unit="inv", file=stream,
-                    delay=DELAY, mininterval=MININTERVAL)
-    return LineProgress(total, label, stream, initial=initial)
+def progress(total: int, label: str, *, initial: int = 0) -> Progress:
+    """ppnb's quiet bar where someone watches, :class:`LineProgress` on stderr elsewhere."""
+    if _progress.interactive():
+        return _progress.progress_bar(show=None, total=total, desc=label, unit="inv",
+                                      initial=initial)
+    return LineProgress(total, label, sys.stderr, initial=initial)

@@ -92,8 +92,8 @@ def run(client: Client, plans: list[Plan], report: SeedReport, *, workers: int,
     too, so it ends at the number of invoices the report counts.
     """
     before = _book(client, plans)
-    shown = show_progress(done + len(plans), f"seed {report.dataset}", sys.stderr,
-                          initial=done) if progress else None
+    shown = show_progress(done + len(plans), f"seed {report.dataset}", initial=done) \
+        if progress else None
     outcomes: dict[str, str] = {}
 
     def one(plan: Plan) -> None:
