@@ -136,7 +136,9 @@ def _seed_if_empty(base_url: str, client_id: str, client_secret: str, *, choice:
 
 
 def _files(db: Path) -> tuple[Path, Path]:
-    return db.with_name(db.name + ".lock"), db.with_name(db.name + ".serving.json")
+    from ..emulator._control import SERVING_SUFFIX  # where Control.from_serving looks
+
+    return db.with_name(db.name + ".lock"), db.with_name(db.name + SERVING_SUFFIX)
 
 
 def _join(db: Path) -> tuple[str, str, str] | None:

@@ -16,7 +16,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._control import Control, ControlError
+from ._control import (
+    ClockMove,
+    ClockState,
+    Control,
+    ControlError,
+    Delivery,
+    Email,
+    FaultSettings,
+    Payment,
+    Settings,
+    Stats,
+)
 
 _EXPORTS = {
     "ApiError": "._errors",
@@ -38,15 +49,23 @@ __all__ = [
     "ApiError",
     "Clock",
     "ClockError",
+    "ClockMove",
+    "ClockState",
     "Control",
     "ControlError",
     "Credentials",
+    "Delivery",
     "DeliveryPolicy",
+    "Email",
     "Emulator",
+    "FaultSettings",
     "Fleet",
     "Invoicing",
     "Merchant",
+    "Payment",
     "RunningEmulator",
+    "Settings",
+    "Stats",
     "revoke",
     "seed_fleet",
     "start",

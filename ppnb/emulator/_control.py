@@ -41,6 +41,9 @@ __all__ = ["ClockMove", "ClockState", "Control", "ControlError", "Delivery", "Em
 AUTH_HEADER = "Authorization"
 #: The environment variable (and env-file key) holding the control token.
 TOKEN_VARIABLE = "PPNB_CONTROL_TOKEN"
+#: Beside a book ``DB``, the 0600 file ``DB + SERVING_SUFFIX`` in which the process serving
+#: it publishes its URL, credentials and control token.
+SERVING_SUFFIX = ".serving.json"
 
 _lock = threading.Lock()
 _known: dict[str, str] = {}  # base URL -> control token, for emulators this process reached
@@ -251,7 +254,7 @@ class Control:
         ControlError
             If no process publishes that book, or its file has no control token.
         """
-        path = Path(db).with_name(Path(db).name + ".serving.json")
+        path = Path(db).with_name(Path(db).name + SERVING_SUFFIX)
         try:
             info = orjson.loads(path.read_bytes())
             return cls(info["base_url"], info["control_token"], **options)
