@@ -34,7 +34,7 @@ from helpers import Api, control_headers, new_merchant, refused, reserve, wait_f
 
 from ppnb.cli import main
 from ppnb.emulator import Clock, Control, ControlError, RunningEmulator, start
-from ppnb.emulator._store import MAX_SNAPSHOTS
+from ppnb.emulator._snapshots import MAX_SNAPSHOTS
 
 START = dt.datetime(2025, 1, 15, 9, tzinfo=dt.UTC)
 #: Every control route, with a body it would accept.

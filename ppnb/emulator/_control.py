@@ -26,13 +26,23 @@ import datetime as dt
 import os
 import threading
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import httpx
 import orjson
 
 from .._errors import PPNBError
+from ._control_types import (
+    ClockMove,
+    ClockState,
+    Delivery,
+    Email,
+    FaultSettings,
+    Payment,
+    Settings,
+    Stats,
+)
 
 __all__ = ["ClockMove", "ClockState", "Control", "ControlError", "Delivery", "Email",
            "FaultSettings", "Payment", "Settings", "Stats", "read_env_file"]
@@ -47,84 +57,6 @@ SERVING_SUFFIX = ".serving.json"
 
 _lock = threading.Lock()
 _known: dict[str, str] = {}  # base URL -> control token, for emulators this process reached
-
-
-class ClockState(TypedDict):
-    """The emulator's time: ``now`` (ISO date-time, UTC), ``today`` (ISO date), ``frozen``."""
-
-    now: str
-    today: str
-    frozen: bool
-
-
-class ClockMove(ClockState):
-    """The time after a move, and the ids of the scheduled invoices that went out."""
-
-    fired: list[str]
-
-
-class Payment(TypedDict):
-    """A customer's payment: its PayPal ``payment_id`` and the invoice's new ``status``."""
-
-    payment_id: str
-    status: str
-
-
-class Email(TypedDict):
-    """An email PayPal would have sent (``kind`` invoice, reminder or cancellation; ``role``
-    recipient, cc or invoicer); ``requested_*`` are what the call asked for."""
-
-    id: int
-    merchant_id: str
-    invoice_id: str
-    kind: str
-    role: str
-    email: str
-    subject: str | None
-    note: str | None
-    time: str
-    requested_subject: str | None
-    requested_note: str | None
-
-
-class Stats(TypedDict, total=False):
-    """Applied effects per operation, the most any one invoice got, and (asked for one
-    invoice) that invoice's own counts."""
-
-    operations: dict[str, int]
-    max_per_invoice: dict[str, int]
-    invoice: dict[str, int]
-
-
-class FaultSettings(TypedDict):
-    """The fault settings and the counts of faults injected since they were set."""
-
-    rate: float
-    statuses: list[int]
-    latency_ms: list[int]
-    drop_connections: bool
-    seed: int
-    retry_after: int | None
-    injected: dict[str, int]
-
-
-class Delivery(TypedDict):
-    """A webhook delivery and every attempt at it."""
-
-    id: int
-    event_id: str
-    event_type: str
-    webhook_id: str
-    url: str
-    status: str
-    attempts: list[dict[str, Any]]
-    next_attempt_in: float | None
-
-
-class Settings(TypedDict):
-    """How list and search items look: ``off``, ``on`` or ``always`` (see the README)."""
-
-    summaries: str
 
 
 class ControlError(PPNBError):

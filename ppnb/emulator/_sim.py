@@ -65,7 +65,8 @@ from ._clock import Clock, ClockError, isoformat
 from ._errors import ApiError, error
 from ._faults import Faults
 from ._service import Invoicing, Merchant
-from ._store import SnapshotLimit, Store
+from ._snapshots import SnapshotLimit
+from ._store import Store
 
 #: Who may call a route: anyone, the control token or a merchant (its own rows), or the
 #: control token only.
