@@ -239,7 +239,11 @@ def test_serve_refuses_a_public_host(capsys: pytest.CaptureFixture[str],
     assert not (tmp_path / "env").exists()
 
 
-def test_serve_prints_the_token_masked_and_writes_it_0600(tmp_path: Path) -> None:
+def test_serve_prints_the_token_masked_and_writes_it_0600(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    for name in ("PPNB_CONTROL_TOKEN", "PPNB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     env_file = tmp_path / "emulator.env"
     env_file.write_text("stale\n")
     env_file.chmod(0o644)
@@ -264,6 +268,14 @@ def test_serve_prints_the_token_masked_and_writes_it_0600(tmp_path: Path) -> Non
         with contextlib.redirect_stdout(out):  # the CLI verb finds it in the env file
             assert main(["emulator", "stats", "--env-file", str(env_file)]) == 0
         assert '"operations": {}' in out.getvalue()
+        url = re.search(rb"emulator at (\S+)", banner).group(1).decode()  # type: ignore[union-attr]
+        elsewhere = ["--url", url, "--env-file", str(tmp_path / "absent.env")]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert main(["emulator", "clock", *elsewhere]) == 0  # reading is open
+            assert main(["emulator", "clock", "--advance-days", "1", *elsewhere]) == 1
+        assert '"frozen": false' in out.getvalue()
+        assert f"no control token for the emulator at {url}" in err.getvalue()
     finally:
         process.terminate()
         process.wait(30)
