@@ -53,7 +53,8 @@ from sklearn.metrics import roc_auc_score
 
 from ppnb import plots
 from ppnb.analysis import backtest, cash_forecast, month_ends, predict_payments
-from ppnb.analysis._common import book_of, day_number
+from ppnb.analysis._common import book_of
+from ppnb.analysis._params import day_number
 from ppnb.client import Client
 from ppnb.emulator import Clock, start
 from ppnb.frames import Tables

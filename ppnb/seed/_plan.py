@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .._protocol import TERM_DAYS
 from ..money import decimals, format_amount, parse_amount
 from ._report import Plan
 
 __all__ = ["CURRENCIES", "TEMPLATES", "TERMS", "Customer", "customers", "money", "plan_demo"]
 
-TERMS = {"DUE_ON_RECEIPT": 0, "NET_10": 10, "NET_15": 15, "NET_30": 30, "NET_45": 45,
-         "NET_60": 60, "NET_90": 90}
+#: The payment terms the demo book uses, with their days (PayPal's, from the base layer).
+TERMS = TERM_DAYS
 _TERM_WEIGHTS = (8, 6, 10, 40, 14, 14, 8)
 CURRENCIES = {"USD": (50, Decimal(1)), "EUR": (22, Decimal("0.92")),
                "GBP": (16, Decimal("0.79")), "JPY": (12, Decimal(150))}
