@@ -10,8 +10,8 @@ keep such requests out before any route runs:
   ``421`` in PayPal's error shape, on PayPal's API as much as on ``/_emulator/``. A rebound
   name never matches.
 * **Limits**: request bodies are bounded per path (:data:`BODY_LIMITS`) and must arrive
-  within :data:`BODY_READ_TIMEOUT` seconds; ``413`` or ``408`` otherwise (``400`` for a
-  ``Content-Length`` that is not a number), before more than the limit is read
+  within :data:`BODY_READ_TIMEOUT` seconds; ``413`` or ``408`` otherwise, before more than
+  the limit is read
   (:mod:`ppnb._limits_asgi`, shared with the webhook receiver; each refusal is logged as one
   line). Request heads are bounded by the HTTP parser
   (:data:`HEADER_LIMIT`, see :func:`~._server.server_config`).
@@ -48,16 +48,14 @@ BODY_LIMITS = BodyLimits(
     read_timeout=BODY_READ_TIMEOUT,
 )
 
-_ISSUES = {400: "INVALID_CONTENT_LENGTH", 408: "REQUEST_TIMEOUT",
-           413: "REQUEST_BODY_TOO_LARGE", 421: "INVALID_HOST"}
+_ISSUES = {408: "REQUEST_TIMEOUT", 413: "REQUEST_BODY_TOO_LARGE", 421: "INVALID_HOST"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def paypal_refusal(status: int, reason: str) -> tuple[bytes, str]:
     """A refused request's body in PayPal's error shape (name, message, debug_id, details,
     links)."""
-    field, location = {421: ("Host", "header"), 400: ("Content-Length", "header")}.get(
-        status, ("/", "body"))
+    field, location = ("Host", "header") if status == 421 else ("/", "body")
     refused = error(status, _ISSUES[status], reason[:1].upper() + reason[1:] + ".", field,
                     location=location)
     return orjson.dumps(refused.as_json(IdFactory.debug_id())), "application/json"
