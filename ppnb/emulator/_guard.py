@@ -11,9 +11,8 @@ keep such requests out before any route runs:
   name never matches.
 * **Limits**: request bodies are bounded per path (:data:`BODY_LIMITS`) and must arrive
   within :data:`BODY_READ_TIMEOUT` seconds; ``413`` or ``408`` otherwise, before more than
-  the limit is read
-  (:mod:`ppnb._limits_asgi`, shared with the webhook receiver; each refusal is logged as one
-  line). Request heads are bounded by the HTTP parser
+  the limit is read (:mod:`ppnb._limits_asgi`, shared with the webhook receiver; each
+  refusal is logged as one line). Request heads are bounded by the HTTP parser
   (:data:`HEADER_LIMIT`, see :func:`~._server.server_config`).
 """
 
