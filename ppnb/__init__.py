@@ -33,7 +33,7 @@ _DUNDERS = ("__all__", "__doc__", "__file__", "__name__", "__path__", "__spec__"
 _EXPORTS = {
     "Client": "ppnb.client",
     "PayPalError": "ppnb.client",
-    "connect": "ppnb.client",
+    "connect": "ppnb.connection",
     "Tables": "ppnb.frames",
     "flatten": "ppnb.frames",
     "fetch_invoices": "ppnb.pager",
@@ -52,6 +52,7 @@ _EXPORTS = {
     "predict_payments": "ppnb.analysis",
     "cash_forecast": "ppnb.analysis",
     "worklist": "ppnb.analysis",
+    "Rates": "ppnb.analysis",
     "bulk": "ppnb.actions",
     "report": "ppnb.reports",
 }
@@ -60,6 +61,7 @@ __all__ = [
     "Client",
     "PPNBError",
     "PayPalError",
+    "Rates",
     "Tables",
     "__version__",
     "aging",

@@ -70,7 +70,7 @@ def write_env_file(path: Path, base_url: str, client_id: str, secret: str,
                    control_token: str | None = None) -> None:
     """Write connection settings for ``ppnb.connect()`` (and the emulator's control token,
     when given) to ``path``, mode 0600 (also when it existed with a wider mode)."""
-    from .client._connect import write_private
+    from .connection import write_private
 
     control = f"PPNB_CONTROL_TOKEN={control_token}\n" if control_token else ""
     write_private(path, (
@@ -190,8 +190,8 @@ def _clock_call(control: Any, args: argparse.Namespace) -> Any:
 
 def _seed(args: argparse.Namespace) -> int:
     from . import seed
-    from .client import PayPalError, connect
-    from .client._connect import served_here
+    from .client import PayPalError
+    from .connection import connect, served_here
 
     try:
         if args.dataset == "ibm" and args.csv is None:
@@ -263,7 +263,7 @@ def _connect(args: argparse.Namespace) -> Any:
     """The client for ``--url`` / ``--env-file``, else whatever ``ppnb.connect()`` reaches:
     by default the embedded emulator over the book ``ppnb lab`` serves
     (:func:`ppnb.lab.book_path`). Says which on stderr."""
-    from .client import ENVIRONMENTS, connect
+    from .connection import ENVIRONMENTS, connect
     from .lab import book_path
 
     settings = _read_env_file(args.env_file) if args.env_file else {}

@@ -99,7 +99,7 @@ class Dashboard(widgets.VBox):
     @classmethod
     def connect(cls, client: Any = None) -> Dashboard:
         """A dashboard over the whole book ``client`` reaches (default ``ppnb.connect()``)."""
-        from .client import connect
+        from .connection import connect
         from .pager import fetch_tables
 
         client = client or connect()

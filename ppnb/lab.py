@@ -39,7 +39,7 @@ def serve_book(db: str | Path, *, today: str | dt.date | None = None) -> str:
     ``today`` (default ``$PPNB_TODAY``) sets the day the emulator's clock starts on, and so
     the demo book's today and every notebook's ``client.today()``.
     """
-    from .client._connect import embedded_emulator
+    from .connection import embedded_emulator
 
     path = str(Path(db).resolve())
     os.environ["PPNB_EMULATOR_DB"] = path
@@ -152,7 +152,7 @@ def run_until_stopped(command: list[str], *, cwd: str | Path | None = None) -> i
 def book_path(db: str | Path | None) -> Path:
     """The book ``ppnb lab``, the CLI and every kernel share: ``db``, else
     ``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``."""
-    from .client._connect import DEFAULT_DB
+    from .connection import DEFAULT_DB
 
     return Path(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB).expanduser()
 

@@ -17,7 +17,8 @@ import pytest
 from browser import SCREENSHOTS, isolated_env, loopback_page, voila_server
 from helpers import wait_for
 
-from ppnb.client import Client, embedded_emulator
+from ppnb.client import Client
+from ppnb.connection import embedded_emulator
 from ppnb.emulator import Control
 from ppnb.seed import seed_demo
 

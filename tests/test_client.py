@@ -28,9 +28,9 @@ import httpx
 import pytest
 from helpers import Api, invoice_body
 
-import ppnb.client._connect as connect_module
+import ppnb.connection as connect_module
+from ppnb._extras import MissingExtra
 from ppnb.client import (
-    ENVIRONMENTS,
     APIError,
     AuthenticationError,
     Client,
@@ -43,8 +43,8 @@ from ppnb.client import (
     RetryPolicy,
     ServerError,
     TransportError,
-    connect,
 )
+from ppnb.connection import ENVIRONMENTS, connect
 from ppnb.emulator import Credentials, RunningEmulator
 from ppnb.pager import fetch_raw
 
@@ -880,7 +880,7 @@ def embedded_db(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     if running is not None:
         running.stop()
         running.emulator.close()
-    handle = connect_module._embedded.pop(f"lock:{db}", None)
+    handle = connect_module._held.pop(str(db), None)
     if handle is not None:
         handle.close()
 
@@ -897,8 +897,8 @@ def test_connect_starts_and_shares_the_embedded_emulator(embedded_db: Path) -> N
         assert second.invoices.get(invoice["id"])["detail"]["memo"] == "from the first process"
 
     script = (
-        "import ppnb.client as c\n"
-        "client = c.connect()\n"
+        "import ppnb\n"
+        "client = ppnb.connect()\n"
         "client.invoices.create({'detail': {'currency_code': 'USD', 'memo': 'from the child'},"
         " 'items': [{'name': 'x', 'quantity': '1',"
         " 'unit_amount': {'currency_code': 'USD', 'value': '1.00'}}]})\n"
@@ -952,6 +952,29 @@ def test_connect_refuses_plain_http_off_loopback(clean_env: pytest.MonkeyPatch,
         connect("sandbox")
     with pytest.raises(ValueError, match="http"):
         Client("ftp://127.0.0.1", "id", "secret")
+
+
+def test_connect_without_the_emulator_extra_says_which_pip_install(
+        clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = tmp_path / "book" / "emulator.sqlite"
+    clean_env.setenv("PPNB_EMULATOR_DB", str(db))
+    clean_env.setitem(sys.modules, "uvicorn", None)  # as Python sees it in a core install
+    with pytest.raises(MissingExtra) as raised:
+        connect()
+    message = str(raised.value)
+    assert message == ("ppnb.connect() with the embedded emulator needs the 'emulator' extra "
+                       "(missing: uvicorn): pip install 'ppnb[emulator]'")
+    assert not db.parent.exists()  # refused before any lock or book file was made
+    with connect("sandbox", client_id="id", client_secret="secret") as client:
+        assert client.base_url == SANDBOX  # PayPal needs no emulator
+
+
+def test_connect_lives_above_the_client(clean_env: pytest.MonkeyPatch) -> None:
+    import ppnb
+    import ppnb.client
+
+    assert ppnb.connect is connect and connect.__module__ == "ppnb.connection"
+    assert not {"connect", "embedded_emulator", "ENVIRONMENTS"} & set(dir(ppnb.client))
 
 
 def test_connect_refuses_an_unknown_environment(clean_env: pytest.MonkeyPatch) -> None:

@@ -311,7 +311,7 @@ def test_for_url_sends_a_token_only_to_its_own_url(running: RunningEmulator,
 
 
 def test_an_embedded_emulator_publishes_its_token_0600(tmp_path: Path) -> None:
-    from ppnb.client import embedded_emulator
+    from ppnb.connection import embedded_emulator
 
     db = tmp_path / "book.sqlite"
     serving = db.with_name("book.sqlite.serving.json")

@@ -24,8 +24,9 @@ from helpers import invoice_body, new_merchant, run_notebook, shows_money
 
 from ppnb.actions import bulk
 from ppnb.analysis import aging
-from ppnb.client import Client, NotFound, connect
+from ppnb.client import Client, NotFound
 from ppnb.client._transport import LoopbackTransport
+from ppnb.connection import connect
 from ppnb.emulator import Clock, RunningEmulator, start
 from ppnb.pager import fetch_invoices, fetch_tables
 from ppnb.seed import seed_demo

@@ -25,7 +25,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-import ppnb.client._connect as connect_module
+import ppnb.connection as connect_module
 from ppnb.lab import NOTEBOOKS, execute_notebooks, serve_book
 
 BOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -14,7 +14,7 @@ import pytest
                                     "ppnb.widgets", "ppnb.reports", "ppnb.plots",
                                     "ppnb.limits", "ppnb.totals", "ppnb.seed", "ppnb.lab",
                                     "ppnb.display", "ppnb.dashboard", "ppnb.partners",
-                                    "ppnb.dunning"])
+                                    "ppnb.dunning", "ppnb.connection"])
 def test_all_names_exist_and_are_public(module: str) -> None:
     mod = importlib.import_module(module)
     assert len(set(mod.__all__)) == len(mod.__all__), "a name is listed twice"

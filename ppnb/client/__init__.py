@@ -4,14 +4,15 @@
 >>> client = ppnb.connect()            # the embedded emulator unless PPNB_ENV says otherwise
 >>> client.invoices.search({"status": ["UNPAID"]}, page_size=100)   # doctest: +SKIP
 
-See :class:`Client` for the operations, :class:`RetryPolicy` for the one retry loop,
+``ppnb.connect()`` (:mod:`ppnb.connection`, a layer above both this client and the emulator)
+picks the target and may start the embedded emulator; this package never imports the
+emulator. See :class:`Client` for the operations, :class:`RetryPolicy` for the one retry loop,
 :class:`Throttle` for slowing concurrent requests after a 429, and
 :mod:`ppnb.client._errors` for the error tree.
 """
 
 from ._auth import ClientCredentials, auth_assertion
 from ._client import LOOPBACK_HOSTS, Client
-from ._connect import ENVIRONMENTS, connect, embedded_emulator
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -28,7 +29,6 @@ from ._retry import RetryPolicy
 from ._throttle import Throttle
 
 __all__ = [
-    "ENVIRONMENTS",
     "LOOPBACK_HOSTS",
     "APIError",
     "AuthenticationError",
@@ -46,6 +46,4 @@ __all__ = [
     "Throttle",
     "TransportError",
     "auth_assertion",
-    "connect",
-    "embedded_emulator",
 ]

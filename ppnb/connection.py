@@ -1,5 +1,9 @@
 """``connect()``: one call to reach the emulator, PayPal sandbox or live.
 
+This module sits above both the client (:mod:`ppnb.client`, which it returns) and the
+emulator (:mod:`ppnb.emulator`, which it may start) and the seeder (:mod:`ppnb.seed`, which
+fills a new book): the client itself knows nothing of the emulator.
+
 The embedded emulator is started on first use in a background thread (loopback, a free
 port) over a SQLite file, so a notebook's book survives kernel restarts. If another process
 already serves that file, ``connect()`` joins it instead of opening the file twice: the
@@ -10,7 +14,7 @@ emulator this process serves or joins is known to :meth:`ppnb.emulator.Control.f
 A book that starts empty is seeded with the demo book (:func:`ppnb.seed.seed_demo`) by the
 process that starts serving it, so every notebook has receivables to look at with no
 configuration. ``PPNB_SEED`` chooses: ``demo`` (the default), ``none``, or the path of a JSON
-file of demo parameters (like ``data/demo.json``).
+file of demo parameters (like the packaged ``ppnb/data/demo.json``).
 
 ``PPNB_TODAY`` (an ISO date) starts the clock of an emulator that this process starts serving
 on that day at 09:00 UTC instead of the machine's time; the clock runs on from there. The demo
@@ -33,15 +37,18 @@ from typing import Any
 import httpx
 import orjson
 
-from ._client import Client
+from ._extras import require
+from .client import Client
 
-__all__ = ["ENVIRONMENTS", "connect", "embedded_emulator", "write_private"]
+__all__ = ["DEFAULT_DB", "ENVIRONMENTS", "connect", "embedded_emulator", "served_here",
+           "start_clock", "write_private"]
 
 #: Where each target environment lives.
 ENVIRONMENTS = {
     "sandbox": "https://api-m.sandbox.paypal.com",
     "live": "https://api-m.paypal.com",
 }
+#: The book ``connect()`` serves when neither ``db`` nor ``$PPNB_EMULATOR_DB`` names one.
 DEFAULT_DB = Path.home() / ".ppnb" / "emulator.sqlite"
 
 _lock = threading.Lock()
@@ -61,11 +68,18 @@ def embedded_emulator(db: str | Path | None = None, *, seed: str | None = None,
     starts shows (at 09:00 UTC, running on); without it, the machine's time. It has no effect
     when joining another process's emulator.
 
+    The emulator's modules come with the ``emulator`` extra, which this needs even to join
+    another process's book (a core install reaches a served emulator through
+    ``PPNB_BASE_URL`` and the credentials, or the env file ``ppnb emulator serve`` writes).
+
     Raises
     ------
+    ppnb._extras.MissingExtra
+        If the ``emulator`` extra is not installed (one line naming the ``pip install``).
     ValueError
         If ``today`` is not an ISO date (``YYYY-MM-DD``).
     """
+    require("emulator", "ppnb.connect() with the embedded emulator")
     path = str(db or os.environ.get("PPNB_EMULATOR_DB") or DEFAULT_DB)
     clock = start_clock(today if today is not None else os.environ.get("PPNB_TODAY"))
     with _lock:
@@ -77,7 +91,7 @@ def embedded_emulator(db: str | Path | None = None, *, seed: str | None = None,
             joined = _join(Path(path))
             if joined:
                 return joined
-        from ..emulator import start  # the emulator is only imported when it is the target
+        from .emulator import start  # the emulator is only imported when it is the target
 
         running = start(path, clock=clock)
         if path != ":memory:":
@@ -103,7 +117,7 @@ def start_clock(today: str | dt.date | None) -> Any:
         except ValueError:
             raise ValueError(f"PPNB_TODAY must be an ISO date like 2027-01-15, not {today!r}"
                              ) from None
-    from ..emulator import Clock
+    from .emulator import Clock
 
     return Clock(dt.datetime.combine(today, dt.time(9), dt.UTC))
 
@@ -125,7 +139,7 @@ def _seed_if_empty(base_url: str, client_id: str, client_secret: str, *, choice:
     """
     if choice.lower() == "none":
         return
-    from ..seed import seed_elsewhere
+    from .seed import seed_elsewhere
 
     with Client(base_url, client_id, client_secret) as client:
         if client.invoices.list(page_size=1, total_required=True).get("total_items", 0):
@@ -136,7 +150,7 @@ def _seed_if_empty(base_url: str, client_id: str, client_secret: str, *, choice:
 
 
 def _files(db: Path) -> tuple[Path, Path]:
-    from ..emulator._control import SERVING_SUFFIX  # where Control.from_serving looks
+    from .emulator._control import SERVING_SUFFIX  # where Control.from_serving looks
 
     return db.with_name(db.name + ".lock"), db.with_name(db.name + SERVING_SUFFIX)
 
@@ -159,7 +173,7 @@ def _join(db: Path) -> tuple[str, str, str] | None:
                 "PPNB_EMULATOR_DB to another file"
             ) from exc
         if info.get("control_token"):
-            from ..emulator._control import remember
+            from .emulator._control import remember
 
             remember(info["base_url"], info["control_token"])
         return info["base_url"], info["client_id"], info["client_secret"]
@@ -208,16 +222,18 @@ def connect(
     seed: str | None = None,
     **options: Any,
 ) -> Client:
-    """A :class:`Client` for the emulator (default), PayPal sandbox or live.
+    """A :class:`~ppnb.client.Client` for the emulator (default), PayPal sandbox or live.
 
     Arguments override the environment: ``PPNB_ENV`` (``emulator``, ``sandbox`` or
     ``live``), ``PAYPAL_CLIENT_ID``, ``PAYPAL_CLIENT_SECRET`` and ``PPNB_BASE_URL``. With
     no credentials for the emulator, the embedded one is started (see
     :func:`embedded_emulator`; ``seed`` chooses what an empty book is filled with). Other
-    keyword arguments go to :class:`Client`.
+    keyword arguments go to :class:`~ppnb.client.Client`.
 
     Raises
     ------
+    ppnb._extras.MissingExtra
+        If the embedded emulator is needed and the ``emulator`` extra is not installed.
     ValueError
         For an unknown environment, sandbox/live without credentials, or a non-loopback
         URL that is not https.
