@@ -31,6 +31,7 @@ class PPNBError(Exception):
         ├── ppnb.actions.BulkError             a bulk job that cannot run as given
         ├── ppnb.actions.JobBusy               another process runs the same job now
         ├── ppnb.dunning.DunningError          a dunning policy that cannot be used
+        ├── ppnb.emulator.ControlError         an /_emulator/ call refused or not made
         └── ppnb.widgets._numbers.GroupingError    a typed number with ambiguous separators
                                                (the forms show it as their message)
 
