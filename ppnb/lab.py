@@ -5,8 +5,13 @@ in this process (seeding the demo book the first time, see :func:`ppnb.connect`)
 either starts JupyterLab on working copies of the notebooks in ``OUT/notebooks`` (the
 originals stay clean; reports exported there land in ``out/``), or (``--headless``) executes
 every notebook top to bottom with nbclient and writes the executed copies and the reports
-they export to ``OUT``. The book is the one the CLI reads too: ``--db``, else
-``$PPNB_EMULATOR_DB``, else ``~/.ppnb/emulator.sqlite``, and both say which. Kernels reach
+they export to ``OUT``. The notebooks are package data (``ppnb/notebooks``, read with
+:mod:`importlib.resources`), so an installed wheel has them as a checkout does; when none
+are found, ``ppnb lab`` says so and exits 1 instead of running nothing. It needs the
+``notebook`` extra (JupyterLab, nbclient): without it, one line names the ``pip install``.
+
+The book is the one the CLI reads too: ``--db``, else ``$PPNB_EMULATOR_DB``, else
+``~/.ppnb/emulator.sqlite``, and both say which. Kernels reach
 the same book with no configuration: ``PPNB_EMULATOR_DB`` points them at the file this
 process serves, and ``ppnb.connect()`` joins the server that holds it. With
 ``PPNB_ENV=sandbox`` or ``live`` no emulator is started: the kernels' ``connect()`` goes to
@@ -24,12 +29,24 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
-__all__ = ["add_arguments", "book_path", "execute_notebooks", "main", "run", "run_lab",
-           "run_until_stopped", "serve_book", "working_copy"]
+from ._extras import MissingExtra, require
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+__all__ = ["NOTEBOOKS", "add_arguments", "book_path", "execute_notebooks", "find_notebooks",
+           "main", "run", "run_lab", "run_until_stopped", "serve_book", "working_copy"]
+
+#: The notebooks shipped with ppnb (package data), where :mod:`importlib.resources` finds
+#: them: the package's own folder, in a checkout and in an installed wheel alike (ppnb is
+#: installed as plain files, never zipped).
+NOTEBOOKS = Path(str(resources.files("ppnb") / "notebooks"))
+
+
+def find_notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The notebooks in ``folder`` (default :data:`NOTEBOOKS`), sorted by name; ``[]`` when
+    there are none or the folder is missing."""
+    return sorted(Path(folder or NOTEBOOKS).glob("*.ipynb"))
 
 
 def serve_book(db: str | Path, *, today: str | dt.date | None = None) -> str:
@@ -94,7 +111,7 @@ def working_copy(folder: str | Path, notebooks: Iterable[str | Path] = ()) -> Pa
     """
     work = Path(folder)
     work.mkdir(parents=True, exist_ok=True)
-    for source in notebooks or sorted(NOTEBOOKS.glob("*.ipynb")):
+    for source in notebooks or find_notebooks():
         target = work / Path(source).name
         if not target.exists():
             shutil.copyfile(source, target)
@@ -175,7 +192,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve (and seed) the book, then JupyterLab, or every notebook executed headless."""
+    """Serve (and seed) the book, then JupyterLab, or every notebook executed headless.
+
+    Returns 1, having said why on stderr, when there is no notebook to open or run: that is
+    checked before the book is served or seeded.
+
+    Raises
+    ------
+    ppnb._extras.MissingExtra
+        If the ``notebook`` extra (or, for the embedded emulator, ``emulator``) is missing.
+    """
+    require("notebook", "ppnb lab")
+    sources = find_notebooks()
+    if not sources:
+        print(f"ppnb lab: error: no notebooks to {'run' if args.headless else 'open'}: none "
+              f"in {NOTEBOOKS} (ppnb's package data); reinstall ppnb", file=sys.stderr)
+        return 1
     target = os.environ.get("PPNB_ENV", "emulator").lower()
     if target == "emulator":
         db = book_path(args.db)
@@ -187,11 +219,11 @@ def run(args: argparse.Namespace) -> int:
     else:  # the kernels' ppnb.connect() goes to PayPal; no local book to serve
         print(f"book: PayPal {target} (PPNB_ENV={target})", flush=True)
     if not args.headless:
-        work = working_copy(Path(args.out) / "notebooks")
+        work = working_copy(Path(args.out) / "notebooks", sources)
         print(f"JupyterLab on the working copies in {work} (the originals stay clean)",
               flush=True)
         return run_lab(work, port=args.port)
-    for path in execute_notebooks(NOTEBOOKS.glob("*.ipynb"), args.out):
+    for path in execute_notebooks(sources, args.out):
         print(f"executed {path}")
     for path in sorted(Path(args.out).iterdir()):
         if path.suffix in (".xlsx", ".html", ".pdf"):
@@ -204,7 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ppnb.lab",
                                      description=__doc__.splitlines()[0])
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except MissingExtra as exc:
+        print(f"python -m ppnb.lab: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from helpers import wait_for
 from ppnb.client import Client
 from ppnb.connection import embedded_emulator
 from ppnb.emulator import Control
+from ppnb.lab import NOTEBOOKS
 from ppnb.seed import seed_demo
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_actions.ipynb"
+NOTEBOOK = NOTEBOOKS / "04_actions.ipynb"
 NOTE = "Your invoice is more than 30 days past due. Please pay at your earliest convenience."
 
 

@@ -4,7 +4,7 @@
 working copy is opened in JupyterLab in Debian's headless Chromium (which may reach loopback
 only), every cell is run with JupyterLab's own "Run All Cells" command, and the test waits
 until the kernel is idle with every code cell executed. It then checks that no cell failed,
-that the originals in ``notebooks/`` are untouched, and leaves a screenshot of each notebook
+that the originals in ``ppnb/notebooks/`` are untouched, and leaves a screenshot of each notebook
 in ``out/screenshots/`` for people to look at.
 """
 
