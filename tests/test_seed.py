@@ -31,7 +31,6 @@ from ppnb.seed import (
     DEMO_FILE,
     IBM_COLUMNS,
     SeedError,
-    _progress,
     demo_params,
     seed_demo,
     seed_ibm,
@@ -330,7 +329,8 @@ def test_progress_on_a_terminal_is_the_quiet_bar(monkeypatch: pytest.MonkeyPatch
     main, side = os.openpty()
     with os.fdopen(side, "w") as terminal:
         monkeypatch.setattr(sys, "stderr", terminal)
-        bar = _progress.progress(10, "seed demo", initial=1)
+        bar = shared_progress.progress_bar(show=None, log=True, total=10, desc="seed demo",
+                                           unit="invoices", initial=1)
         assert isinstance(bar, tqdm) and (bar.n, bar.total) == (1, 10)
         assert bar.delay == shared_progress.DELAY
         for _ in range(9):
@@ -341,14 +341,15 @@ def test_progress_on_a_terminal_is_the_quiet_bar(monkeypatch: pytest.MonkeyPatch
     os.close(main)
     assert ready == []  # a sub-second run drew nothing
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert isinstance(_progress.progress(10, "x"), _progress.LineProgress)
+    assert isinstance(shared_progress.progress_bar(show=None, log=True, total=10, desc="x",
+                                                 unit="invoices"), shared_progress.LineProgress)
 
 
 def test_line_progress_waits_then_writes_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shared_progress, "LOG_INTERVAL", 10.0)
     now = [100.0]
     out = io.StringIO()
-    line = _progress.LineProgress(50, "seed ibm", out, clock=lambda: now[0])
+    line = shared_progress.LineProgress(50, "seed ibm", "invoices", out, clock=lambda: now[0])
     for second in range(1, 26):  # two invoices a second for 25 seconds
         now[0] = 100.0 + second
         line.update(2)
@@ -357,7 +358,7 @@ def test_line_progress_waits_then_writes_now_and_then(monkeypatch: pytest.Monkey
         "seed ibm: 20/50 invoices, after 10 s", "seed ibm: 40/50 invoices, after 20 s",
         "seed ibm: 50/50 invoices, done in 25 s"]
     quick = io.StringIO()
-    fast = _progress.LineProgress(5, "seed demo", quick, clock=lambda: 100.0)
+    fast = shared_progress.LineProgress(5, "seed demo", "invoices", quick, clock=lambda: 100.0)
     fast.update(5)
     fast.close()
     assert quick.getvalue() == ""  # under a second: nothing at all

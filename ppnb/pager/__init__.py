@@ -50,7 +50,6 @@ from typing import Any
 
 import pandas as pd
 
-from .._progress import interactive as _interactive  # noqa: F401  (ppnb.partners imports it)
 from ..client import Client
 from ..frames import Tables
 from ._complete import dedupe, incomplete

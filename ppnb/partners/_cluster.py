@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
+from .. import _progress
+
 __all__ = ["distributed", "progress_bar", "session"]
 
 INSTALL = "ppnb.partners needs dask.distributed: pip install 'ppnb[partners]'"
@@ -67,16 +69,13 @@ def dashboard(client: Any) -> str | None:
 
 
 def progress_bar(total: int, done: int, *, show: bool | None, client: Any) -> Any:
-    """A tqdm bar over merchants (notebook widget or text), with the dashboard's link.
+    """ppnb's quiet bar over merchants (:func:`ppnb._progress.progress_bar`), with the
+    dashboard's link.
 
-    ``show=None`` shows it only when interactive (a notebook or a terminal).
+    ``show=None`` shows it only when interactive (a notebook or a terminal), after a second.
     """
-    from tqdm.auto import tqdm
-
-    from ..pager import _interactive
-
-    bar = tqdm(total=total, initial=done, unit="merchant", desc="merchants",
-               disable=not (_interactive() if show is None else show))
+    bar = _progress.progress_bar(show=show, total=total, initial=done, unit="merchant",
+                                 desc="merchants")
     link = dashboard(client)
     if link and not bar.disable:
         bar.write(f"Dask dashboard: {link}")

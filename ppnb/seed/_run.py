@@ -11,8 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
+from .._progress import progress_bar
 from ..client import Client, InvalidRequest
-from ._progress import progress as show_progress
 from ._report import Plan, SeedError, SeedReport
 
 __all__ = ["WORKERS", "create_or_find", "run", "seed_elsewhere"]
@@ -92,7 +92,9 @@ def run(client: Client, plans: list[Plan], report: SeedReport, *, workers: int,
     too, so it ends at the number of invoices the report counts.
     """
     before = _book(client, plans)
-    shown = show_progress(done + len(plans), f"seed {report.dataset}", initial=done) \
+    # a quiet bar where someone watches; whole lines in a log (a seed says how far it got)
+    shown = progress_bar(show=None, log=True, total=done + len(plans),
+                         desc=f"seed {report.dataset}", unit="invoices", initial=done) \
         if progress else None
     outcomes: dict[str, str] = {}
 
