@@ -18,6 +18,10 @@ class PPNBError(Exception):
     checks it)::
 
         PPNBError
+        ├── ppnb.money.MoneyError              an amount or currency PayPal would refuse
+        │   └── ppnb.widgets._numbers.GroupingError    a typed number with ambiguous
+        │                                      separators (the forms show it as their message)
+        ├── ppnb.totals.TotalsError            an invoice whose totals cannot be computed
         ├── ppnb.client.PayPalError            the client: the API refused or did not answer
         │   ├── ppnb.client.TransportError     no HTTP answer after every retry
         │   └── ppnb.client.APIError           PayPal answered with an error status
@@ -28,12 +32,17 @@ class PPNBError(Exception):
         │       ├── ppnb.client.RateLimited    429 after the retry policy's attempts
         │       └── ppnb.client.ServerError    5xx after the retry policy's attempts
         ├── ppnb.pager.PagerError              a query that cannot be paged completely
+        ├── ppnb.webhooks.WebhookVerificationError    a delivery that is not PayPal's
+        ├── ppnb.seed.SeedError                a seed that cannot run as given
+        ├── ppnb.analysis.AnalysisError        arguments or a book the analysis cannot use
+        ├── ppnb.reports.ReportError           a report that cannot be written as asked
         ├── ppnb.actions.BulkError             a bulk job that cannot run as given
         ├── ppnb.actions.JobBusy               another process runs the same job now
         ├── ppnb.dunning.DunningError          a dunning policy that cannot be used
+        ├── ppnb.partners._task.TransientError     a merchant's pull to try again later
         ├── ppnb.emulator.ControlError         an /_emulator/ call refused or not made
-        └── ppnb.widgets._numbers.GroupingError    a typed number with ambiguous separators
-                                               (the forms show it as their message)
+        └── ppnb._extras.MissingExtra          an optional extra is not installed (also an
+                                               ImportError; says which pip install)
 
     Examples
     --------

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from ._errors import PPNBError
+
 __all__ = ["EXTRAS", "MissingExtra", "require"]
 
 #: The modules each extra provides (import names), checked by :func:`require`.
@@ -39,7 +41,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 
 
-class MissingExtra(ImportError):
+class MissingExtra(ImportError, PPNBError):
     """A part of ppnb was used whose optional dependencies are not installed.
 
     The message is one line naming the part, the missing modules and the ``pip install``

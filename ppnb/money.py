@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ._errors import PPNBError
+
 __all__ = [
     "CURRENCY_DECIMALS",
     "MoneyError",
@@ -36,7 +38,7 @@ CURRENCY_DECIMALS: dict[str, int] = {
 _NUMBER = re.compile(r"-?([0-9]+|[0-9]*\.[0-9]+)\Z")
 
 
-class MoneyError(ValueError):
+class MoneyError(ValueError, PPNBError):
     """An amount or currency that cannot be represented exactly.
 
     ``reason`` is one of ``"currency"``, ``"syntax"`` or ``"precision"``.

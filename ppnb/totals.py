@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ._errors import PPNBError
 from .money import MoneyError, decimals, format_amount, parse_amount, quantize
 
 __all__ = ["Problem", "TotalsError", "compute"]
@@ -42,7 +43,7 @@ class Problem:
     value: Any = None
 
 
-class TotalsError(ValueError):
+class TotalsError(ValueError, PPNBError):
     """The amounts cannot make an invoice.
 
     ``status`` is the HTTP status PayPal answers with (400 for unreadable amounts, 422 for a

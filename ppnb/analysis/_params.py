@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._errors import PPNBError
 from ..money import format_amount, from_minor
 
 __all__ = ["BASES", "DEFAULT_BUCKETS", "AnalysisError", "amount_text", "as_date",
@@ -28,7 +29,7 @@ BASES = ("due_date", "invoice_date")
 _EPOCH = dt.date(1970, 1, 1)
 
 
-class AnalysisError(ValueError):
+class AnalysisError(ValueError, PPNBError):
     """Bad input to an analysis function (the message names the argument)."""
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._errors import PPNBError
 from ..client import (
     AuthenticationError,
     Client,
@@ -51,7 +52,7 @@ RESULT_COLUMNS = ("merchant", "outcome", "mode", "requests", "rows_changed", "er
 _PERMANENT = (AuthenticationError, InvalidRequest, NotFound, ValueError)
 
 
-class TransientError(RuntimeError):
+class TransientError(RuntimeError, PPNBError):
     """A merchant's sync met trouble that may pass (Dask retries the task)."""
 
 

@@ -8,8 +8,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._errors import PPNBError
 
-class ReportError(ValueError):
+
+class ReportError(ValueError, PPNBError):
     """A report that cannot be written as asked (unknown format, missing directory)."""
 
 

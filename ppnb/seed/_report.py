@@ -7,10 +7,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import PPNBError
+
 __all__ = ["Plan", "SeedError", "SeedReport"]
 
 
-class SeedError(ValueError):
+class SeedError(ValueError, PPNBError):
     """Seed input that cannot be loaded; nothing has been written when it is raised.
 
     Attributes

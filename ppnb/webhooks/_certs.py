@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography import x509
 
+from .._errors import PPNBError
 from .._protocol import LOOPBACK_HOSTS
 from .._signing import CERT_PATH
 
@@ -50,7 +51,7 @@ _PEM_CHAIN = re.compile(rb"\s*(?:-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r
                         rb"-----END CERTIFICATE-----\s*)+")
 
 
-class WebhookVerificationError(ValueError):
+class WebhookVerificationError(ValueError, PPNBError):
     """A notification that must not be trusted.
 
     Attributes

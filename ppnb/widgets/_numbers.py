@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .._errors import PPNBError
 from ..money import MoneyError, decimals, parse_amount
 
 #: PayPal's largest number of decimals in a quantity or a percent.
@@ -28,7 +27,7 @@ _DECIMAL_COMMA = re.compile(r"-?[0-9]+(?:\.[0-9]{3})*,[0-9]+\Z")
 _SEPARATED = re.compile(r"-?[0-9.,]+\Z")
 
 
-class GroupingError(MoneyError, PPNBError):
+class GroupingError(MoneyError):
     """A number whose commas or dots can be read more than one way; the message says what is
     wrong and how to write it (``reason`` is ``"syntax"``)."""
 
