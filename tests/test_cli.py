@@ -1,4 +1,5 @@
-"""``ppnb emulator serve``: serves, prints where and who, never prints a secret."""
+"""``ppnb emulator serve``: serves, prints where and who, never prints a secret; ``ppnb
+--version``; a missing optional extra is one line and exit status 2."""
 
 from __future__ import annotations
 
@@ -112,3 +113,46 @@ def test_serve_takes_the_summaries_switch() -> None:
     assert parser.parse_args(["emulator", "serve", "--summaries", "always"]).summaries == "always"
     with pytest.raises(SystemExit):
         parser.parse_args(["emulator", "serve", "--summaries", "sometimes"])
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib import metadata
+
+    import ppnb
+
+    done = subprocess.run([sys.executable, "-m", "ppnb.cli", "--version"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"ppnb {ppnb.__version__}\n"
+    assert ppnb.__version__ == metadata.version("ppnb") != "0+unknown"
+
+
+@pytest.mark.parametrize(("argv", "hidden", "line"), [
+    (["lab", "--headless"], "papermill",
+     "ppnb lab needs the 'notebook' extra (missing: papermill): pip install 'ppnb[notebook]'"),
+    (["emulator", "serve", "--port", "0"], "uvicorn",
+     "ppnb emulator serve needs the 'emulator' extra (missing: uvicorn): "
+     "pip install 'ppnb[emulator]'"),
+    (["pull"], "uvicorn",
+     "ppnb.connect() with the embedded emulator needs the 'emulator' extra (missing: "
+     "uvicorn): pip install 'ppnb[emulator]'"),
+    (["dashboard"], "ipywidgets",
+     "ppnb dashboard needs the 'notebook' extra (missing: ipywidgets): "
+     "pip install 'ppnb[notebook]'"),
+])
+def test_a_missing_extra_is_one_line_and_exit_2(
+        argv: list[str], hidden: str, line: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    for name in ("PPNB_ENV", "PPNB_BASE_URL", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PPNB_EMULATOR_DB", str(tmp_path / "book" / "emulator.sqlite"))
+    monkeypatch.setitem(sys.modules, hidden, None)  # how Python sees it in a core install
+    monkeypatch.delitem(sys.modules, "ppnb.dashboard", raising=False)  # imported afresh
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, *(["--out", str(tmp_path / "out")] if argv[0] == "lab" else [])]) == 2
+    captured = capsys.readouterr()
+    said = captured.err.splitlines()  # before it, a data verb may say which book it reads
+    assert said[-1] == f"ppnb: error: {line}" and captured.out == ""
+    assert all(s.startswith("ppnb: book: ") for s in said[:-1])
+    assert "Traceback" not in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made, no book, no out

@@ -165,6 +165,19 @@ def test_pull_writes_parquet_with_all_tables_and_csv(url: str, book, capsys,
     assert len(frame) == int((dates >= "2025-06-01").sum()) > 0
 
 
+def test_pull_matching_nothing_writes_the_empty_tables_and_says_so(
+        url: str, book, capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "pull", "--out", str(tmp_path / "none.parquet"), "--all-tables",
+                       "--invoice-number", "NO-SUCH-NUMBER", "--url", url)
+    assert code == 0, err
+    assert "pulled 0 invoices, 0 items, 0 payments, 0 refunds (nothing matched the filters)" \
+        in err
+    for name, frame in zip(("none", "none.items", "none.payments", "none.refunds"), book[1],
+                           strict=True):
+        written = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert written.empty and list(written.columns) == list(frame.columns)
+
+
 def test_report_writes_the_file(url: str, capsys, tmp_path: Path) -> None:
     target = tmp_path / "book.xlsx"
     code, out, err = run(capsys, "report", "--as-of", "2025-06-30", "--out", str(target),

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from helpers import free_port, wait_for
 
-from ppnb.lab import NOTEBOOKS, book_path, working_copy
+from ppnb.lab import NOTEBOOKS, book_path, find_notebooks, working_copy
 
 
 def test_working_copies_are_made_once_and_never_overwritten(tmp_path: Path) -> None:
@@ -126,3 +126,52 @@ def test_headless_runs_leave_no_kernel_behind(tmp_path: Path) -> None:
     pid = int(text.split()[1])
     assert pid != os.getpid()
     wait_for(lambda: not _alive(pid), "the kernel to stop", 30)
+
+
+def test_the_notebooks_are_package_data_found_by_importlib_resources() -> None:
+    from importlib import resources
+
+    import ppnb
+
+    assert Path(str(resources.files("ppnb") / "notebooks")) == NOTEBOOKS
+    assert NOTEBOOKS.parent == Path(ppnb.__file__).parent
+    assert [p.name for p in find_notebooks()] == [
+        "01_quickstart.ipynb", "02_aging.ipynb", "03_collections.ipynb", "04_actions.ipynb",
+        "05_report.ipynb", "06_collections.ipynb"]
+
+
+@pytest.mark.parametrize(("headless", "what"), [(True, "run"), (False, "open")])
+def test_no_notebooks_is_an_error_before_anything_is_served(
+        headless: bool, what: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    import ppnb.lab
+    from ppnb.cli import main
+
+    empty = tmp_path / "notebooks"
+    empty.mkdir()
+    monkeypatch.setattr(ppnb.lab, "NOTEBOOKS", empty)
+    monkeypatch.delenv("PPNB_ENV", raising=False)
+    argv = ["lab", "--db", str(tmp_path / "book.sqlite"), "--out", str(tmp_path / "out")]
+    assert main([*argv, *(["--headless"] if headless else [])]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (f"ppnb lab: error: no notebooks to {what}: none in {empty} "
+                            "(ppnb's package data); reinstall ppnb\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks"]  # no book, no out/
+
+
+def test_the_notebooks_use_the_top_level_names() -> None:
+    """``ppnb.bulk``, ``ppnb.report``, ``ppnb.aging``...: never imported from a submodule."""
+    import ast
+
+    import nbformat
+
+    import ppnb
+
+    for path in find_notebooks():
+        code = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells
+                         if cell.cell_type == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.startswith("%"))
+        imported = {(node.module, alias.name) for node in ast.walk(ast.parse(code))
+                    if isinstance(node, ast.ImportFrom) for alias in node.names}
+        assert not {name for module, name in imported if name in ppnb.__all__}, path.name
+        assert "ppnb.connect()" in code, path.name
