@@ -26,6 +26,7 @@ inside a third-party import.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from ._errors import PPNBError
 
@@ -66,6 +67,17 @@ def require(extra: str, what: str) -> None:
         The part of ppnb that needs it, as the user knows it (``"ppnb.plots"``,
         ``"ppnb lab"``), for the message.
     """
-    missing = [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+    missing = [name for name in EXTRAS[extra] if not _importable(name)]
     if missing:
         raise MissingExtra(what, extra, missing)
+
+
+def _importable(name: str) -> bool:
+    """Whether ``import name`` can work, without importing it (a module blocked with
+    ``sys.modules[name] = None`` counts as missing, as the import system treats it)."""
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

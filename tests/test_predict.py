@@ -243,5 +243,5 @@ def test_import_stays_light_and_missing_sklearn_names_the_extra() -> None:
         "import sys; sys.modules['sklearn'] = None\n"
         "from ppnb.analysis._predict import _learner\n"
         "try:\n    _learner()\nexcept ImportError as exc:\n    print(exc)\n")
-    assert missing.stdout.strip() == ("payment predictions need scikit-learn: "
-                                      "pip install 'ppnb[ml]'")
+    assert missing.stdout.strip() == ("ppnb.analysis.predict_payments needs the 'ml' extra "
+                                      "(missing: sklearn): pip install 'ppnb[ml]'")

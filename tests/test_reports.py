@@ -177,8 +177,9 @@ def test_xlsx_forecast_sheet_says_why_without_scikit_learn(small: Tables,
             f"report(tables, {str(tmp_path / 'book.xlsx')!r}, as_of='2025-06-30')\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     sheet = openpyxl.load_workbook(tmp_path / "book.xlsx")["Forecast"]
-    assert sheet["A1"].value == ("No cash forecast as of 2025-06-30: payment predictions need "
-                                 "scikit-learn: pip install 'ppnb[ml]'")
+    assert sheet["A1"].value == ("No cash forecast as of 2025-06-30: "
+                                 "ppnb.analysis.predict_payments needs the 'ml' extra "
+                                 "(missing: sklearn): pip install 'ppnb[ml]'")
 
 
 SECTIONS = ["Outstanding by age", "Largest balances", "Outstanding by age over time",

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._extras import require
 from ..display import declare
 from ..frames import Tables
 from ._common import book_of
@@ -60,11 +61,9 @@ PREDICTION_COLUMNS = ("invoice_id", "number", "customer", "customer_name", "curr
 
 
 def _learner() -> Any:
-    try:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-    except ImportError:
-        raise ImportError("payment predictions need scikit-learn: pip install 'ppnb[ml]'"
-                          ) from None
+    require("ml", "ppnb.analysis.predict_payments")  # one line naming the extra if it is missing
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         categorical_features=[FEATURES.index("currency")], early_stopping=False,
         random_state=0, **_PARAMS)

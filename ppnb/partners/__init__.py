@@ -22,9 +22,13 @@ one Dask task each. Dask is needed only when these run (``pip install 'ppnb[part
 >>> partners.aging("data/partners", "2025-06-30")                         # doctest: +SKIP
 """
 
-from ._analysis import aging, kpis
-from ._dataset import load, merchants
-from ._sync import sync
-from ._task import RESULT_COLUMNS
+from .._extras import require
+
+require("partners", "ppnb.partners")  # dask: one line naming the extra if it is missing
+
+from ._analysis import aging, kpis  # noqa: E402
+from ._dataset import load, merchants  # noqa: E402
+from ._sync import sync  # noqa: E402
+from ._task import RESULT_COLUMNS  # noqa: E402
 
 __all__ = ["RESULT_COLUMNS", "aging", "kpis", "load", "merchants", "sync"]

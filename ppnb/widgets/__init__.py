@@ -10,10 +10,14 @@ Each form is an ``ipywidgets.VBox``. Its logic is in plain methods (``validate``
 way: widgets → :mod:`ppnb.actions` → the client.
 """
 
-from ._bulk import BulkAction
-from ._cancel import CancelForm
-from ._invoice import InvoiceForm
-from ._remind import RemindForm
-from ._send import SendForm
+from .._extras import require
+
+require("notebook", "ppnb.widgets")  # ipywidgets: one line naming the extra if it is missing
+
+from ._bulk import BulkAction  # noqa: E402
+from ._cancel import CancelForm  # noqa: E402
+from ._invoice import InvoiceForm  # noqa: E402
+from ._remind import RemindForm  # noqa: E402
+from ._send import SendForm  # noqa: E402
 
 __all__ = ["BulkAction", "CancelForm", "InvoiceForm", "RemindForm", "SendForm"]
