@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from ppnb import cli
-from ppnb.analysis import aging, kpis
+from ppnb.analysis import Rates, aging, kpis
 from ppnb.client import Client
 from ppnb.emulator import Clock, Control, RunningEmulator, start
 from ppnb.frames import Tables
@@ -185,6 +185,63 @@ def test_report_writes_the_file(url: str, capsys, tmp_path: Path) -> None:
     assert code == 0, err
     assert out.strip() == f"wrote {target} (as of 2025-06-30)"
     assert target.read_bytes()[:2] == b"PK"  # an xlsx is a zip
+
+
+def _rates_args(tables: Tables) -> tuple[list[str], Rates]:
+    """``--rates`` for every currency of the book into USD, and the Rates they describe."""
+    others = sorted(set(tables.invoices["currency"]) - {"USD"})
+    assert others, "the demo book has currencies besides USD"
+    given = {currency: f"{1 + i / 8}" for i, currency in enumerate(others, start=1)}
+    argv = ["--rates", ",".join(f"{c}={r}" for c, r in given.items()),
+            "--rates-date", "2025-06-27", "--rates-target", "USD"]
+    return argv, Rates("2025-06-27", "USD", given)
+
+
+def test_aging_and_report_convert_only_with_rates(url: str, book, capsys,
+                                                  tmp_path: Path) -> None:
+    argv, rates = _rates_args(book[1])
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--format", "json",
+                         "--url", url, *argv)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document == aging(book[1], "2025-06-30", rates=rates).to_json()
+    assert document["converted"]["currency"] == "USD"
+    assert document["converted"]["rates_date"] == "2025-06-27"
+
+    code, out, err = run(capsys, "aging", "--as-of", "2025-06-30", "--url", url, *argv)
+    assert code == 0, err
+    total = aging(book[1], "2025-06-30", rates=rates).converted_totals["total"].iat[0]
+    converted = out.split("\nConverted: ")[1]
+    assert converted.startswith(f"USD at rates of 2025-06-27 ({rates.describe()})")
+    assert f"{Decimal(int(total)) / 100:,}" in converted
+
+    target = tmp_path / "converted.html"
+    code, out, err = run(capsys, "report", "--as-of", "2025-06-30", "--out", str(target),
+                         "--url", url, *argv)
+    assert code == 0, err
+    assert "USD at rates of 2025-06-27" in target.read_text()
+
+
+@pytest.mark.parametrize(("extra", "code", "message"), [
+    (["--rates", "EUR=1.08"], 1, "missing --rates-date, --rates-target"),
+    (["--rates-target", "USD"], 1, "missing --rates, --rates-date"),
+    (["--rates", "EUR=1.08", "--rates-date", "2025-06-27", "--rates-target", "USD"], 1,
+     "rates: no rate for "),  # the book has currencies without a rate
+    (["--rates", "EUR=0", "--rates-date", "2025-06-27", "--rates-target", "USD"], 1, "EUR"),
+    (["--rates", "EUR:1.08"], 2, "expected CUR=RATE,..."),
+    (["--rates", "EUR=1,eur=2"], 2, "EUR is given twice"),
+])
+def test_incomplete_or_bad_rates_are_refused(extra: list[str], code: int, message: str,
+                                             url: str, book, capsys) -> None:
+    argv = ["aging", "--as-of", "2025-06-30", "--url", url, *extra]
+    if code == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
+        return
+    done, out, err = run(capsys, *argv)
+    assert done == 1 and out == "" and message in err and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("ppnb aging: error: ")
 
 
 def test_report_from_env_file_and_aging_from_snapshot(book, capsys, tmp_path: Path,

@@ -4,7 +4,9 @@
 Each works as of ``--as-of``, else the book's today (``client.today()``). An empty answer is
 an answer, not a failure: ``pull`` whose filters match nothing writes the empty tables (with
 their columns) and says ``nothing matched`` on stderr; ``aging`` with nothing outstanding and
-``kpis`` with no invoices print so; each exits 0. Text from the book never runs: CSV cells a
+``kpis`` with no invoices print so; each exits 0. ``aging`` and ``report`` add one total
+converted into a target currency only when given ``--rates``, ``--rates-date`` and
+``--rates-target`` (:class:`ppnb.analysis.Rates`). Text from the book never runs: CSV cells a
 spreadsheet would read as formulas are neutralised, terminal tables show control characters
 as escapes.
 """
@@ -34,6 +36,37 @@ def _buckets_arg(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected increasing day counts like 30,60,90, "
                                          f"got {text!r} ({detail})") from None
     return edges
+
+
+def _rates_arg(text: str) -> dict[str, str]:
+    """``CUR=RATE,...``: the value of one unit of each currency in the target."""
+    rates: dict[str, str] = {}
+    for part in text.split(","):
+        currency, sep, rate = (side.strip() for side in part.partition("="))
+        if not (sep and currency and rate):
+            raise argparse.ArgumentTypeError(f"expected CUR=RATE,... like EUR=1.08,JPY=0.0067, "
+                                             f"got {text!r}")
+        if currency.upper() in rates:
+            raise argparse.ArgumentTypeError(f"{currency.upper()} is given twice in {text!r}")
+        rates[currency.upper()] = rate
+    return rates
+
+
+def _rates(args: argparse.Namespace) -> Any:
+    """The :class:`ppnb.analysis.Rates` that ``--rates``, ``--rates-date`` and
+    ``--rates-target`` describe (all three, or none: then ``None``), checked before the book
+    is read."""
+    given = {"--rates": args.rates, "--rates-date": args.rates_date,
+             "--rates-target": args.rates_target}
+    if all(value is None for value in given.values()):
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise CommandError(f"converting needs --rates, --rates-date and --rates-target "
+                           f"together; missing {', '.join(missing)}")
+    from ..analysis import Rates
+
+    return Rates(args.rates_date, args.rates_target, args.rates)
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -78,8 +111,10 @@ def _aging(args: argparse.Namespace) -> int:
     from ..analysis import aging
     from ..reports import write_csv
 
+    rates = _rates(args)
     tables, _, as_of = read_book(args)
-    aged = aging(tables, as_of, basis=args.basis, buckets=args.buckets, by=args.by)
+    aged = aging(tables, as_of, basis=args.basis, buckets=args.buckets, by=args.by,
+                 rates=rates)
     document = aged.to_json()
     if args.format == "json":
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -119,6 +154,13 @@ def _aging_table(aged: Any) -> str:
                          **{c: format_money(total[c], currency) for c in amounts}}
             shown = pd.concat([shown, pd.DataFrame([total_row])], ignore_index=True)
         lines += ["", currency, shown.to_string(index=False)]
+    converted = aged.converted_totals
+    if converted is not None:  # with --rates: every currency converted, added, labelled
+        target = aged.rates.target
+        shown = pd.DataFrame({column: [format_money(converted[column].iat[0], target)]
+                              for column in amounts})
+        lines += ["", f"Converted: {aged.rates.label} ({aged.rates.describe()})",
+                  shown.to_string(index=False)]
     return "\n".join(lines)
 
 
@@ -170,10 +212,11 @@ def _report(args: argparse.Namespace) -> int:
     from ..reports import FORMATS, check_target, report
 
     target = check_target(args.out, FORMATS, "a report")  # before the pull, not after
+    rates = _rates(args)
     tables, source, as_of = read_book(args)
     report(tables, target, as_of=as_of, basis=args.basis, buckets=args.buckets,
            kpi_start=args.kpi_start, kpi_end=args.kpi_end, source=source,
-           page_size=args.page_size)
+           page_size=args.page_size, rates=rates)
     print(f"wrote {target} (as of {as_of})")
     return 0
 
@@ -189,6 +232,18 @@ def _aging_options(verb: argparse.ArgumentParser) -> None:
                       help="age from the due date (default) or the invoice date")
     verb.add_argument("--buckets", type=_buckets_arg, default=(30, 60, 90), metavar="D,D,...",
                       help="bucket edges in days (default 30,60,90)")
+    rates = verb.add_argument_group(
+        "one converted total (optional)",
+        "Currencies are never added unless you give rates, all three options together; the "
+        "per-currency figures stay, and the converted ones are labelled with the target and "
+        "the rates' date (ppnb.analysis.Rates).")
+    rates.add_argument("--rates", type=_rates_arg, metavar="CUR=RATE,...",
+                       help="the value of one unit of each currency in the target, e.g. "
+                       "EUR=1.08,JPY=0.0067 (every currency in the book needs one)")
+    rates.add_argument("--rates-date", type=date_arg, metavar="DATE",
+                       help="the day the rates are from (shown beside every converted figure)")
+    rates.add_argument("--rates-target", metavar="CUR",
+                       help="the currency converted figures are in, e.g. USD")
 
 
 def add_data_verbs(verbs: Any) -> None:
