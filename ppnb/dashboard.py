@@ -133,11 +133,7 @@ class Dashboard(widgets.VBox):
             keep &= invoices["currency"] == self._currency.value
         if self._customer.value != ALL:
             keep &= invoices["recipient_email"] == self._customer.value
-        ids = set(invoices.loc[keep, "id"])
-        return Tables(*(frame[frame["id" if name == "invoices" else "invoice_id"].isin(ids)]
-                        .reset_index(drop=True)
-                        for name, frame in zip(("invoices", "items", "payments", "refunds"),
-                                               self._tables, strict=True)))
+        return self._tables.subset(invoices.loc[keep, "id"])
 
     def refresh(self) -> None:
         """Recompute every section for the current picks."""
