@@ -38,11 +38,6 @@ import pyarrow.compute as pc
 from ..frames import CANCELLED_STATUSES, Tables
 from ._params import AnalysisError, check_basis
 
-# ppnb.dunning and benchmarks/forecast.py import these two from here; ``ppnb.analysis.as_date``
-# is the public name (day arithmetic lives in ._params)
-from ._params import as_date as as_date
-from ._params import day_number as day_number
-
 __all__ = ["CACHE_SIZE", "FOREVER", "NEVER", "Book", "Pairs", "book_of", "check_tables",
            "clear_cache"]
 

@@ -11,8 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..actions import DEFAULT_JOURNAL_DIR, BulkError, bulk, job_calls
-from ..analysis import aging, disputed
-from ..analysis._common import as_date
+from ..analysis import aging, as_date, disputed
 from ..client import Client
 from ..frames import Tables
 from ._policy import DunningError, Policy
