@@ -241,6 +241,16 @@ def test_send_form_says_scheduled_for_a_future_date(client: Client) -> None:
     assert "scheduled" in form._status.value and "SCHEDULED" in form._status.value
 
 
+def test_subject_and_note_say_paypal_uses_its_own(client: Client, tmp_path: Path) -> None:
+    """PayPal ignores the subject and note of send and remind (OBSERVED.md): the empty inputs
+    say so rather than promise an email text."""
+    invoice = draft(client)
+    for form in (SendForm(client, invoice["id"]),
+                 RemindForm(client, invoice["id"], journal_dir=tmp_path, today=TODAY)):
+        for name in ("subject", "note"):
+            assert "PayPal's email uses its own" in form._inputs[name].placeholder, name
+
+
 def test_send_form_skips_an_invoice_already_sent(client: Client) -> None:
     form = SendForm(client, sent(client)["id"])
     form._submit.click()

@@ -19,6 +19,9 @@ from ..actions import bulk
 from ..client import Client, PayPalError
 from ._common import Field, InvoicePicker, button, emails, error_html, is_email, row_error_html
 
+#: What the subject and note inputs say while empty: PayPal ignores both in its emails.
+IGNORED_BY_PAYPAL = "optional: PayPal's email uses its own subject and text"
+
 #: What an invoice id looks like (PayPal's are ``INV2-XXXX-...``).
 _INVOICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,126}")
 
@@ -60,8 +63,10 @@ class ActionForm(w.VBox):
         self.result: dict[str, Any] | None = None
         self.picker = InvoicePicker(invoice, invoices)
         self._inputs: dict[str, w.ValueWidget] = {
-            "subject": w.Text(layout=w.Layout(width="420px")),
-            "note": w.Textarea(layout=w.Layout(width="420px")),
+            # PayPal sends its own subject and text whatever is asked (OBSERVED.md); what is
+            # typed is kept with the request (requested_subject / requested_note), so say so
+            "subject": w.Text(placeholder=IGNORED_BY_PAYPAL, layout=w.Layout(width="420px")),
+            "note": w.Textarea(placeholder=IGNORED_BY_PAYPAL, layout=w.Layout(width="420px")),
             "send_to_recipient": w.Checkbox(value=True, indent=False),
             "send_to_invoicer": w.Checkbox(value=False, indent=False),
             "additional_recipients": w.Text(placeholder="cc@example.com, …",
