@@ -25,9 +25,9 @@ from typing import Any
 import orjson
 
 from ..money import decimals, format_amount
+from ._book import Merchant
 from ._ids import IdFactory
 from ._server import Credentials, Emulator
-from ._service import Merchant
 
 __all__ = ["Fleet", "revoke", "seed_fleet"]
 
@@ -156,14 +156,8 @@ def seed_fleet(emulator: Emulator, merchants: int, invoices: int, *, denied: int
 
 
 def revoke(emulator: Emulator, payer_id: str, partner_client_id: str) -> None:
-    """Withdraw a merchant's grant: the partner's calls for it get 403 from now on.
-
-    The emulator's public surface can grant but not yet revoke, so this deletes the grant
-    row itself.
-    """
-    with emulator.store.transaction():
-        emulator.store.execute("DELETE FROM grants WHERE payer_id = ? AND partner_client_id = ?",
-                               (payer_id, partner_client_id))
+    """Withdraw a merchant's grant: the partner's calls for it get 403 from now on."""
+    emulator.service.revoke(payer_id, partner_client_id)
 
 
 def _book(emulator: Emulator, merchant: Merchant, count: int, rng: random.Random,

@@ -28,9 +28,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..money import format_amount
+from ._book import SENT_STATES
 from ._errors import ApiError
 from ._qr import qr_png
-from ._service import SENT_STATES, Invoicing
+from ._service import Invoicing
 
 __all__ = ["payer_routes"]
 

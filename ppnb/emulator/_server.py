@@ -21,13 +21,16 @@ from starlette.types import ASGIApp
 from .._limits_asgi import BodyLimits
 from . import _control
 from ._app import create_app
+from ._auth import TOKEN_TTL
+from ._book import Merchant
 from ._clock import Clock
 from ._control import Control
 from ._faults import Faults
 from ._guard import BODY_LIMITS, HEADER_LIMIT, Hosts, guard
 from ._ids import IdFactory
 from ._payer import payer_routes
-from ._service import SUMMARY_MODES, TOKEN_TTL, Invoicing, Merchant
+from ._search import SUMMARY_MODES
+from ._service import Invoicing
 from ._sim import sim_routes
 from ._store import Store
 from ._webhooks import DeliveryPolicy
@@ -186,7 +189,7 @@ class Emulator:
         if name not in SUMMARY_MODES:
             raise ValueError(f"summaries: expected true, false or one of {SUMMARY_MODES}, "
                              f"got {mode!r}")
-        self.service.summaries = name
+        self.service.searcher.summaries = name
         return name
 
     # --- simulation (also served under /_emulator/) ------------------------------------

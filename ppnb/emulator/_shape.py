@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-__all__ = ["paypal_summary", "self_link", "shape", "wants_representation"]
+__all__ = ["paypal_summary", "search_view", "self_link", "shape", "wants_representation"]
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 #: The ``detail`` fields PayPal's summaries keep (besides ``payment_term`` and ``metadata``).
@@ -103,6 +103,24 @@ def paypal_summary(doc: dict[str, Any], *, times: bool = False) -> dict[str, Any
         if total in (doc.get(key) or {}):
             out[key] = {total: doc[key][total]}
     out["links"] = doc["links"]
+    return out
+
+
+def search_view(doc: dict[str, Any], keep: frozenset[str] | set[str] = frozenset(), *,
+                times: bool = True) -> dict[str, Any]:
+    """The search view of an invoice: PayPal's summary (with the invoice's times and term
+    type unless ``times`` is false, see :func:`paypal_summary`) and the collections asked
+    for in ``fields`` (``keep``)."""
+    out = paypal_summary(doc, times=times)
+    if "items" in keep and "items" in doc:
+        out["items"] = doc["items"]
+    for key in ("payments", "refunds"):
+        if key in keep and key in doc:
+            out[key] = doc[key]
+    if "additional_recipients_info" in keep and "additional_recipients" in doc:
+        out["additional_recipients"] = doc["additional_recipients"]
+    if "attachments" in keep and "attachments" in doc["detail"]:
+        out["detail"] = {**out["detail"], "attachments": doc["detail"]["attachments"]}
     return out
 
 

@@ -61,10 +61,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._book import Merchant
 from ._clock import Clock, ClockError, isoformat
 from ._errors import ApiError, error
 from ._faults import Faults
-from ._service import Invoicing, Merchant
+from ._service import Invoicing
 from ._snapshots import SnapshotLimit
 from ._store import Store
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .._service import Merchant
+from .._book import Merchant
 from .._store import Store
 
 

@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import _schema as S
+from .._validation import Problems
 from . import _dates
 
 
@@ -69,7 +70,7 @@ def number_text(value: Any) -> Any:
     return value
 
 
-def check_number(value: Any, field: str, problems: S.Problems) -> Any:
+def check_number(value: Any, field: str, problems: Problems) -> Any:
     """A quantity or percent: a JSON number or a numeric string."""
     if value is not None and (isinstance(value, bool) or not isinstance(
             value, int | float | str)):
@@ -159,7 +160,7 @@ def cc(value: Any) -> Any:
     return [v.get("email") if isinstance(v, dict) else v for v in value]
 
 
-def date(value: Any, field: str, problems: S.Problems) -> str | None:
+def date(value: Any, field: str, problems: Problems) -> str | None:
     if value is None:
         return None
     iso = _dates.parse(value)
@@ -169,7 +170,7 @@ def date(value: Any, field: str, problems: S.Problems) -> str | None:
     return iso
 
 
-def _percent_or_amount(value: Any, field: str, problems: S.Problems) -> Any:
+def _percent_or_amount(value: Any, field: str, problems: Problems) -> Any:
     if not isinstance(value, dict):
         return value
     if value.get("percent") is not None:
@@ -177,14 +178,14 @@ def _percent_or_amount(value: Any, field: str, problems: S.Problems) -> Any:
     return {"amount": money(value.get("amount"))}
 
 
-def _tax(value: Any, field: str, problems: S.Problems) -> Any:
+def _tax(value: Any, field: str, problems: Problems) -> Any:
     if not isinstance(value, dict):
         return value
     return {"name": value.get("name"),
             "percent": check_number(value.get("percent"), f"{field}.percent", problems)}
 
 
-def item(value: Any, i: int, problems: S.Problems) -> Any:
+def item(value: Any, i: int, problems: Problems) -> Any:
     if not isinstance(value, dict):
         return value
     field = f"items[{i}]"
@@ -212,7 +213,7 @@ def currency_of(body: dict[str, Any]) -> str | None:
     return None
 
 
-def invoice(body: Any, problems: S.Problems, *, template: bool = False) -> dict[str, Any]:
+def invoice(body: Any, problems: Problems, *, template: bool = False) -> dict[str, Any]:
     """A v1 invoice (or, with ``template``, a template's ``template_data``) as the service's
     invoice body."""
     if not isinstance(body, dict):
@@ -273,7 +274,7 @@ def invoice(body: Any, problems: S.Problems, *, template: bool = False) -> dict[
     })
 
 
-def extras(body: Any, problems: S.Problems) -> dict[str, Any]:
+def extras(body: Any, problems: Problems) -> dict[str, Any]:
     """The v1 fields v2 has no place for, kept beside the invoice: the shipping phone (seed
     004 sends and shows one)."""
     ship = body.get("shipping_info") if isinstance(body, dict) else None

@@ -1,7 +1,7 @@
 """The v1 routes: each translates its request, calls the service, and shows the answer in v1.
 
 Auth, merchant isolation, partner assertions, idempotency (``PayPal-Request-Id``) and the
-emulator's clock are the v2 endpoints' own (:meth:`ppnb.emulator._app.Api.endpoint`); every
+emulator's clock are the v2 endpoints' own (:meth:`ppnb.emulator._http.Api.endpoint`); every
 error answer is then rewritten in v1's shape (:func:`._errors.v1_body`). Statuses are v1's
 (``invoicing_v1.json``): create 201, template create 200, send and schedule and remind 202,
 cancel and deletes 204, record payment and refund 200 with no body.
@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from .. import _schema as S
+from .._book import Merchant
 from .._errors import error
-from .._service import Merchant
+from .._http import Api, Result, bool_param, fields_param, int_param
+from .._validation import Problems
 from . import _inbound, _outbound, _search, _templates
 from ._errors import v1_body
 from ._extras import Extras
-
-if TYPE_CHECKING:
-    from .._app import Api, Result
 
 JSON = "application/json"
 V1 = "/v1/invoicing"
@@ -47,15 +45,15 @@ def as_v1(response: Response, *, invoice: bool = False) -> Response:
     return Response(orjson.dumps(body), response.status_code, headers=headers, media_type=JSON)
 
 
-def _checked(translate: Callable[[Any, S.Problems], Any], body: Any) -> Any:
+def _checked(translate: Callable[[Any, Problems], Any], body: Any) -> Any:
     """Translate a v1 body, raising every problem found in it as one v1 400."""
-    problems = S.Problems()
+    problems = Problems()
     out = translate(body, problems)
     problems.raise_if_any()
     return out
 
 
-def _object(body: Any, problems: S.Problems) -> dict[str, Any]:
+def _object(body: Any, problems: Problems) -> dict[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, dict):
@@ -64,7 +62,7 @@ def _object(body: Any, problems: S.Problems) -> dict[str, Any]:
     return body
 
 
-def notification(body: Any, problems: S.Problems) -> dict[str, Any]:
+def notification(body: Any, problems: Problems) -> dict[str, Any]:
     """v1's remind and cancel notifications: the merchant (``send_to_merchant``) and the payer
     (``send_to_payer``, cancel only) get a copy unless told otherwise. ``cc_emails`` can only
     narrow the invoice's own CC list in v1, which the service cannot do, so it is not applied
@@ -75,7 +73,7 @@ def notification(body: Any, problems: S.Problems) -> dict[str, Any]:
                            "send_to_recipient": body.get("send_to_payer")})
 
 
-def transaction(body: Any, problems: S.Problems, *, refund: bool) -> dict[str, Any]:
+def transaction(body: Any, problems: Problems, *, refund: bool) -> dict[str, Any]:
     """v1's payment and refund details as the service's."""
     body = _object(body, problems)
     date = _inbound.date(body.get("date"), "date", problems)
@@ -88,8 +86,6 @@ def transaction(body: Any, problems: S.Problems, *, refund: bool) -> dict[str, A
 
 def v1_routes(api: Api) -> list[Route]:
     """Invoicing v1 on ``api``'s service (see the package notes)."""
-    from .._app import bool_param, fields_param, int_param  # _app imports this package
-
     svc = api.service
     store = svc.store
     extras = Extras(store)
@@ -108,7 +104,7 @@ def v1_routes(api: Api) -> list[Route]:
         """Create (no id) or fully update an invoice with its v1-only fields, atomically."""
         if invoice_id is not None:
             bool_param(r, "notify_merchant", True)  # v1 accepts it; v2 updates notify no one
-        problems = S.Problems()
+        problems = Problems()
         body = _inbound.invoice(b, problems)
         kept = _inbound.extras(b, problems)
         problems.raise_if_any()
@@ -143,7 +139,7 @@ def v1_routes(api: Api) -> list[Route]:
     def qr(r: Request, m: Merchant, b: Any) -> Result:
         size = {"width": int_param(r, "width", 500, 150, 500),
                 "height": int_param(r, "height", 500, 150, 500)}
-        png = svc.qr_code(m, iid(r), size, api._base(r))
+        png = svc.qr_code(m, iid(r), size, api.base_url(r))
         return 200, {"image": base64.b64encode(png).decode()}
 
     def list_invoices(r: Request, m: Merchant, b: Any) -> Result:

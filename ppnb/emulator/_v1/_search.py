@@ -21,8 +21,9 @@ from typing import Any
 
 import orjson
 
-from .. import _schema as S
-from .._service import Invoicing, Merchant
+from .._book import Merchant
+from .._service import Invoicing
+from .._validation import Problems
 from . import _dates, _outbound
 
 _OPEN = ("0001-01-01", "9999-12-31")
@@ -61,7 +62,7 @@ def page(svc: Invoicing, merchant: Merchant, filters: dict[str, Any], offset: in
     return out
 
 
-def _range(body: dict[str, Any], kind: str, problems: S.Problems
+def _range(body: dict[str, Any], kind: str, problems: Problems
            ) -> tuple[str | None, str | None] | None:
     """The ISO days ``start_<kind>_date`` and ``end_<kind>_date`` name (``None`` for an open
     end), or ``None`` when neither is given."""
@@ -79,7 +80,7 @@ def _range(body: dict[str, Any], kind: str, problems: S.Problems
     return ends[0], ends[1]
 
 
-def _amount(body: dict[str, Any], field: str, problems: S.Problems) -> Decimal | None:
+def _amount(body: dict[str, Any], field: str, problems: Problems) -> Decimal | None:
     value = body.get(field)
     if value is None:
         return None
@@ -94,7 +95,7 @@ def _amount(body: dict[str, Any], field: str, problems: S.Problems) -> Decimal |
 
 
 def _int(body: dict[str, Any], field: str, default: int, low: int, high: int,
-         problems: S.Problems) -> int:
+         problems: Problems) -> int:
     value = body.get(field, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         problems.add(field, "INVALID_PARAMETER_VALUE",
@@ -105,7 +106,7 @@ def _int(body: dict[str, Any], field: str, default: int, low: int, high: int,
 
 def search(svc: Invoicing, merchant: Merchant, body: Any) -> dict[str, Any]:
     """``POST /v1/invoicing/search``."""
-    problems = S.Problems()
+    problems = Problems()
     body = {} if body is None else body
     if not isinstance(body, dict):
         problems.add("", "INVALID_PARAMETER_SYNTAX", "Send a JSON object.")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _schema as S
+from .._validation import Problems
 from ._inbound import invoice, prune
 
 _ITEM_FIELDS = ("items.quantity", "items.description", "items.date", "items.discount",
@@ -33,7 +33,7 @@ _DETAIL = ("currency_code", "reference", "note", "terms_and_conditions", "memo",
            "attachments")
 
 
-def _settings(value: Any, problems: S.Problems) -> Any:
+def _settings(value: Any, problems: Problems) -> Any:
     if not isinstance(value, list):
         return value
     out: dict[str, list[Any]] = {"template_item_settings": [], "template_subtotal_settings": []}
@@ -53,7 +53,7 @@ def _settings(value: Any, problems: S.Problems) -> Any:
     return {k: v for k, v in out.items() if v}
 
 
-def template(body: Any, problems: S.Problems) -> dict[str, Any]:
+def template(body: Any, problems: Problems) -> dict[str, Any]:
     """A v1 template as the service's template body."""
     if not isinstance(body, dict):
         problems.add("", "INVALID_PARAMETER_SYNTAX", "Send a JSON object.")
@@ -61,7 +61,7 @@ def template(body: Any, problems: S.Problems) -> dict[str, Any]:
     info = None
     data = body.get("template_data")
     if data is not None:
-        inner = S.Problems()
+        inner = Problems()
         translated = invoice(data, inner, template=True)
         for detail in inner.details:  # name the template's fields from the template
             where = "" if detail.field in (None, "/") else f".{detail.field}"

@@ -19,12 +19,12 @@ from typing import Any
 import orjson
 
 from ..._signing import SIMULATOR_WEBHOOK_ID
-from .. import _schema as S
 from .._clock import Clock, isoformat
 from .._errors import error, not_found
 from .._events import sample_invoice
 from .._ids import fresh
 from .._store import Store
+from .._validation import parse_datetime
 from ._common import EVENTS, Merchant, Site, bad, check_url, missing
 from ._delivery import Deliveries
 from ._subscriptions import EVENT_TYPES, Subscriptions
@@ -127,7 +127,7 @@ class Notifications:
         for name, value, op in (("start_time", start_time, ">="), ("end_time", end_time, "<=")):
             if value is not None:
                 try:
-                    moment = isoformat(S.parse_datetime(value))
+                    moment = isoformat(parse_datetime(value))
                 except ValueError:
                     raise error(400, "INVALID_PARAMETER_SYNTAX",
                                 f"{name} must be an RFC 3339 date-time.", name, value,
