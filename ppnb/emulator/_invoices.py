@@ -281,7 +281,8 @@ class Invoices:
         self.outbox.mail(merchant, doc, "invoice", notice)
 
     def remind_invoice(self, merchant: Merchant, invoice_id: str, body: Any) -> None:
-        """Send a reminder; at most two per invoice per day."""
+        """Send a reminder; at most :data:`~ppnb._protocol.REMINDERS_PER_DAY` per invoice per
+        day."""
         notice = validate(S.NOTIFICATION, body if body is not None else {})
         with self.book.store.transaction():
             seq, doc, internal = self.book.load(merchant, invoice_id)

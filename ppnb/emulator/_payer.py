@@ -7,8 +7,8 @@ somewhere real, and so that a test (or a person in a browser) can pay as the cus
 * ``GET /invoice/p/{id}``: the invoice as self-contained HTML (inline CSS, no scripts, no
   external resources) with a Pay form while anything is due.
 * ``POST /invoice/p/{id}/pay``: pays (form field ``amount`` optional, default the amount due)
-  through :meth:`Invoicing.pay_as_customer`, then redirects back with 303 so that reloading
-  the page never pays twice.
+  through :meth:`._payments.Payments.pay_as_customer`, then redirects back with 303 so that
+  reloading the page never pays twice.
 * ``GET /invoice/p/{id}/qr.png``: a QR code of the page's URL.
 
 The page is public, as PayPal's is: the unguessable invoice id is the only key. Every value

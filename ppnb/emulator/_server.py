@@ -239,8 +239,8 @@ class Emulator:
 
     def save_snapshot(self, name: str) -> None:
         """Save the whole state under ``name`` (letters, digits, ``._-``); at most
-        :data:`~._store.MAX_SNAPSHOTS` of them, :data:`~._store.MAX_SNAPSHOT_BYTES` in all
-        (:class:`~._store.SnapshotLimit`)."""
+        :data:`~._snapshots.MAX_SNAPSHOTS` of them, :data:`~._snapshots.MAX_SNAPSHOT_BYTES`
+        in all (:class:`~._snapshots.SnapshotLimit`)."""
         self.store.save_snapshot(name)
 
     def restore_snapshot(self, name: str) -> None:
