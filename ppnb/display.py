@@ -66,9 +66,11 @@ class Converter(Protocol):
 
 #: Characters that act instead of showing: the C0/C1 controls (ESC starts terminal escape
 #: sequences, BEL rings, CR and backspace overwrite), line and paragraph separators, and the
-#: bidirectional controls that reorder what follows them (U+202E shows text backwards).
-_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                     "\u2066-\u2069]")
+#: bidirectional controls that reorder what follows them (U+202E shows text backwards), and
+#: the zero-width characters that only hide inside a name (U+200B, U+2060, U+FEFF; the
+#: joiners U+200C/U+200D are kept: scripts and emoji need them).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2060\u2066-\u2069\ufeff]")
 
 
 def visible(text: str) -> str:

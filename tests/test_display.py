@@ -99,5 +99,6 @@ def test_visible_shows_what_would_act_instead_of_showing() -> None:
 
     assert visible("Acme\x1b[31mRed\x07\u202eevil\ttab\nline\r\x00\u2066x\u2069") == (
         "Acme\\x1b[31mRed\\x07\\u202eevil\\ttab\\nline\\r\\x00\\u2066x\\u2069")
+    assert visible("a\u200bb\x9b1m\ufeff") == "a\\u200bb\\x9b1m\\ufeff"  # zero-width, C1
     kept = "Zürich 東京 مرحبا שלום 👩‍💻 café"  # any script, and a joined emoji, are kept
     assert visible(kept) == kept
