@@ -37,8 +37,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ppnb lab $(if $(DB),--db $(DB)) --out out $(if $(HEADLESS),--headless)
 
+# ruff, and the layers: import-linter's contracts in pyproject.toml (README "Architecture")
 lint: $(STAMP)
 	$(BIN)/ruff check ppnb tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m pytest -q

@@ -35,9 +35,9 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import analysis, plots  # noqa: E402
-from .analysis import as_date  # noqa: E402
+from .analysis import KPI_DAYS, as_date  # noqa: E402
 from .frames import Tables  # noqa: E402
-from .reports import KPI_DAYS, report  # noqa: E402
+from .reports import report  # noqa: E402
 
 __all__ = ["ALL", "Dashboard", "add_arguments", "main", "run_dashboard", "write_notebook"]
 

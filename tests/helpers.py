@@ -188,7 +188,7 @@ def kernel_env(home: Path) -> dict[str, str]:
 
 
 def run_notebook(name: str, folder: Path, settings: dict[str, str]) -> str:
-    """Execute a copy of ``notebooks/<name>`` headless in a fresh kernel, in an environment of
+    """Execute a copy of ``ppnb/notebooks/<name>`` headless in a fresh kernel, in an environment of
     :func:`kernel_env` plus ``settings`` (how to reach PayPal or the emulator; no
     ``PPNB_EMULATOR_DB``, ``PPNB_SEED`` or ``PPNB_TODAY``), and return its outputs' data as
     JSON text. Fails if it showed nothing or any cell failed."""

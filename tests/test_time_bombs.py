@@ -157,7 +157,8 @@ def notebook_code(path: Path) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "ppnb" / "notebooks").glob("*.ipynb"))
+assert NOTEBOOKS, "no notebooks to scan"
 
 
 @pytest.mark.parametrize("folder", ["ppnb", "tests", "benchmarks"])

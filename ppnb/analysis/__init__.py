@@ -27,7 +27,7 @@ from ._cohorts import cohort_curves
 from ._customers import customer_view
 from ._features import disputed
 from ._forecast import cash_forecast
-from ._kpis import dso_countback, kpi_series, kpis
+from ._kpis import KPI_DAYS, dso_countback, kpi_series, kpis
 from ._params import DEFAULT_BUCKETS, AnalysisError, as_date, bucket_labels, month_ends
 from ._predict import predict_payments
 from ._rates import Rates
@@ -36,6 +36,7 @@ from ._worklist import worklist
 
 __all__ = [
     "DEFAULT_BUCKETS",
+    "KPI_DAYS",
     "Aging",
     "AnalysisError",
     "Rates",

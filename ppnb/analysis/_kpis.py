@@ -17,6 +17,10 @@ from ._params import AnalysisError, as_date, check_basis, day_number, from_day
 
 __all__ = ["KPI_COLUMNS", "dso_countback", "kpi_series", "kpis"]
 
+#: Length of the usual KPI period, in days, ending on the as-of date (reports, the dashboard
+#: and ``ppnb kpis`` default to it).
+KPI_DAYS = 90
+
 #: The columns of :func:`kpis`, in order.
 KPI_COLUMNS = (
     "currency", "start", "end", "days", "beginning_ar_minor", "ending_ar_minor",

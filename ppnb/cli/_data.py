@@ -167,9 +167,8 @@ def _aging_table(aged: Any) -> str:
 def _kpis(args: argparse.Namespace) -> int:
     import math
 
-    from ..analysis import kpis
+    from ..analysis import KPI_DAYS, kpis
     from ..money import format_amount, from_minor
-    from ..reports import KPI_DAYS
 
     if args.as_of and args.start and args.as_of < args.start:
         raise CommandError(f"--end {args.as_of} is before --start {args.start}")

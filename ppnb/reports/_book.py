@@ -26,8 +26,6 @@ from ..analysis import (
 )
 from ..frames import Tables
 
-#: Length of the default KPI period, ending on the as-of date.
-KPI_DAYS = 90
 TREND_MONTHS = 12  # month ends before the as-of date in the trend charts and roll rates
 
 
