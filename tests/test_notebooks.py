@@ -124,6 +124,9 @@ def run(book: dict[str, str], path: Path) -> str:
     outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
     assert outputs, "the notebook showed nothing"
     assert not [o for o in outputs if o.output_type == "error"]
+    # no warnings, progress spam or log lines on the run (issue 16: quiet output)
+    stderr = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, stderr
     text = json.dumps([cell.get("outputs", []) for cell in cells])
     assert book["secret"] not in text  # the emulator's client secret never reaches a notebook
     return text

@@ -59,7 +59,7 @@ from ._files import ReportError, check_target, replacing
 
 #: The names that write reports, loaded on first use: they need the ``reports`` extra
 #: (matplotlib, xlsxwriter, reportlab), which CSV and the file helpers above do not.
-_WRITERS = ("FORMATS", "KPI_DAYS", "PAGE_SIZES", "report", "write_worklist")
+_WRITERS = ("FORMATS", "PAGE_SIZES", "report", "write_worklist")
 
 
 def __getattr__(name: str) -> Any:
@@ -70,13 +70,12 @@ def __getattr__(name: str) -> Any:
     require("reports", "ppnb.reports")
     from . import _book, _report, _worklist
 
-    found = {"FORMATS": _report.FORMATS, "KPI_DAYS": _book.KPI_DAYS,
-             "PAGE_SIZES": _book.PAGE_SIZES, "report": _report.report,
+    found = {"FORMATS": _report.FORMATS, "PAGE_SIZES": _book.PAGE_SIZES, "report": _report.report,
              "write_worklist": _worklist.write_worklist}
     globals().update(found)
     return found[name]
 
 
-__all__ = ["FORMATS", "FORMULA_STARTS", "KPI_DAYS", "PAGE_SIZES", "ReportError",
+__all__ = ["FORMATS", "FORMULA_STARTS", "PAGE_SIZES", "ReportError",
            "check_target", "csv_safe", "format_money", "neutralise", "replacing", "report",
            "write_csv", "write_worklist"]

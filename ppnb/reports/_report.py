@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis import DEFAULT_BUCKETS, Rates, as_date
+from ..analysis import DEFAULT_BUCKETS, KPI_DAYS, Rates, as_date
 from ..frames import Tables
-from ._book import KPI_DAYS, PAGE_SIZES, collect
+from ._book import PAGE_SIZES, collect
 from ._files import ReportError, check_target, replacing
 from ._html import write_html
 from ._pdf import write_pdf
@@ -52,7 +52,8 @@ def report(
         As in ``ppnb.aging``: age from the ``due_date`` (default) or the ``invoice_date``,
         with bucket edges in days (default 30, 60, 90).
     kpi_start, kpi_end
-        The KPI period, inclusive; by default the :data:`KPI_DAYS` days ending on ``as_of``.
+        The KPI period, inclusive; by default the :data:`ppnb.analysis.KPI_DAYS` days
+        ending on ``as_of``.
     source
         Where the tables came from, printed in the parameters (e.g. a URL or a snapshot
         path; never put credentials here).
