@@ -6,6 +6,10 @@ receiver read, hold and log.
   (``VmHWM`` in ``/proc``) hardly moves.
 * A slow body gets ``408`` after the configured time; headers over the bound get ``431``; a
   declared length over the bound gets ``413`` before a byte of the body is sent.
+* The server's heads (``ppnb._limits_http``): a 50 MB head gets ``431`` in PayPal's shape; a
+  head trickled in, on a new connection or the second request of a keep-alive one, gets
+  ``408`` after the head timeout and the connection closes; a client within the timeout,
+  request after request, is unaffected; a connection that sends nothing is closed unanswered.
 * A client that disconnects mid-body leaves one INFO line, no traceback.
 """
 
@@ -17,13 +21,15 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
-from helpers import Served, free_port, wait_for
+import uvicorn
+from helpers import Served, free_port, reserve, wait_for
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,9 +37,13 @@ from starlette.routing import Route
 from test_webhook_forgery import kept_records
 
 from ppnb import webhooks as W
+from ppnb._limits_http import HEAD_TIMEOUT, bounded_heads
+from ppnb.webhooks._receiver import server_config
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
+#: The head timeout the servers under test get (the default, HEAD_TIMEOUT, is 10 s).
+HEAD_SECONDS = 1.0
 
 
 @pytest.fixture
@@ -104,7 +114,7 @@ def listening(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``ppnb.webhooks.listen`` serving in a subprocess of its own, on a loopback port."""
     port = free_port()
     code = (f"from ppnb.webhooks import listen; listen('WH-1', port={port}, path='/hook', "
-            f"log_path={str(tmp_path / 'events.sqlite')!r})")
+            f"log_path={str(tmp_path / 'events.sqlite')!r}, head_timeout={HEAD_SECONDS})")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
@@ -151,7 +161,11 @@ def test_a_300_mb_body_or_50_mb_of_headers_barely_move_the_receivers_memory(
 
     huge = stream(port, b"POST /hook HTTP/1.1\r\nHost: x\r\nX-Padding: ",
                   (b"a" * MiB for _ in range(50)))
-    assert huge[0] in (400, 431) and huge[2] < 20 * MiB  # h11 stops at MAX_HEADER_BYTES
+    assert huge[0] == 431 and huge[2] < 20 * MiB  # h11 stops at MAX_HEADER_BYTES
+    refusal = orjson.loads(huge[1])
+    assert refusal["name"] == "REQUEST_HEADER_FIELDS_TOO_LARGE" and refusal["debug_id"]
+    assert refusal["message"] == (
+        f"The request head is over the limit of {W.MAX_HEADER_BYTES} bytes.")
 
     grown = peak_rss(proc.pid) - before
     assert grown < 32 * MiB, f"the receiver's peak memory grew by {grown / MiB:.0f} MiB"
@@ -223,6 +237,182 @@ def test_headers_over_the_bound_get_431(served: Served, records: list[logging.Lo
     assert status == 431
     assert orjson.loads(body)["name"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
     assert len([r for r in records if r.name == "ppnb.webhooks"]) == 1
+
+
+# --- the server's heads: size, time, syntax (ppnb._limits_http) ---------------------------------
+
+
+class Uvicorn:
+    """uvicorn serving ``config`` on a fresh loopback port, in a thread."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        sock = reserve()
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       daemon=True)
+        self.thread.start()
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), "the server")
+        assert self.server.started
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def strict(tmp_path: Path) -> Iterator[int]:
+    """The receiver served as ``listen`` serves it, with a head timeout of HEAD_SECONDS; its
+    port."""
+    app = W.receiver(tmp_path / "events.sqlite", "WH-1", path="/hook")
+    server = Uvicorn(server_config(app, head_timeout=HEAD_SECONDS, log_level="warning",
+                                   lifespan="on"))
+    yield server.port
+    server.stop()
+
+
+def closes(sock: socket.socket, deadline: float) -> bool:
+    """Whether the server closes ``sock`` (after what was read already) by ``deadline``."""
+    while time.monotonic() < deadline:
+        if not select.select([sock], [], [], 0.05)[0]:
+            continue
+        try:
+            return sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def trickle(port: int) -> tuple[int, dict, float, bool]:
+    """Send a head that never ends, one byte every 0.1 s until the server answers (10 s at
+    most); return the status, the JSON body, the seconds it took, and whether the server then
+    closed the connection."""
+    slow = b"POST /hook HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Slow: " % port + b"a" * 1000
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        began = time.monotonic()
+        deadline, sent = began + 10, 0
+        while time.monotonic() < deadline and not select.select([sock], [], [], 0.1)[0]:
+            sock.sendall(slow[sent:sent + 1])
+            sent += 1
+        status, body = answer(sock, deadline)
+        took = time.monotonic() - began
+        closed = closes(sock, time.monotonic() + 5)
+    return status, orjson.loads(body), took, closed
+
+
+def assert_timed_out(status: int, refusal: dict, took: float, closed: bool) -> None:
+    assert status == 408, (status, refusal)
+    assert refusal["name"] == "REQUEST_TIMEOUT" and refusal["debug_id"]
+    assert refusal["message"].startswith(
+        f"The request head did not arrive within {HEAD_SECONDS:g} seconds (")
+    assert HEAD_SECONDS * 0.9 <= took < HEAD_SECONDS + 5, took
+    assert closed, "the connection stayed open after the 408"
+
+
+def test_a_head_trickled_in_gets_408_and_the_connection_closes(
+        strict: int, records: list[logging.LogRecord]) -> None:
+    assert_timed_out(*trickle(strict))
+    [line] = [r for r in records if r.name == "ppnb.webhooks"]
+    assert line.levelno == logging.WARNING and "refused with 408" in line.getMessage()
+
+
+def test_listen_times_out_a_trickled_head(
+        listening: tuple[subprocess.Popen[bytes], int]) -> None:
+    assert_timed_out(*trickle(listening[1]))  # listen(head_timeout=HEAD_SECONDS)
+
+
+def test_a_keep_alive_client_within_the_timeout_is_unaffected(strict: int) -> None:
+    """Three requests on one connection, each after a pause and with its head in two parts,
+    together longer than the head timeout: the clock starts again for each request."""
+    request = head(strict, 2) + b"{}"
+    with socket.create_connection(("127.0.0.1", strict), timeout=10) as sock:
+        began = time.monotonic()
+        for _ in range(3):
+            # nothing comes from the server meanwhile: no 408, no close
+            assert not select.select([sock], [], [], HEAD_SECONDS * 0.3)[0]
+            sock.sendall(request[:20])
+            assert not select.select([sock], [], [], HEAD_SECONDS * 0.2)[0]
+            sock.sendall(request[20:])
+            status, body = answer(sock, time.monotonic() + 10)
+            assert status == 400 and orjson.loads(body)["error"] == "headers"  # verified
+        assert time.monotonic() - began > HEAD_SECONDS * 1.5
+
+
+def test_a_second_head_that_stalls_on_a_keep_alive_connection_gets_408(strict: int) -> None:
+    with socket.create_connection(("127.0.0.1", strict), timeout=10) as sock:
+        sock.sendall(head(strict, 2) + b"{}")
+        assert answer(sock, time.monotonic() + 10)[0] == 400
+        answered = time.monotonic()
+        partial = b"POST /hook HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % strict
+        sock.sendall(partial)  # and no more
+        status, body = answer(sock, answered + 10)
+        took = time.monotonic() - answered
+        closed = closes(sock, time.monotonic() + 5)
+    refusal = orjson.loads(body)
+    assert_timed_out(status, refusal, took, closed)
+    assert refusal["message"].endswith(f" seconds ({len(partial)} bytes came).")
+
+
+def test_a_connection_that_sends_nothing_is_closed_unanswered(
+        strict: int, records: list[logging.LogRecord]) -> None:
+    with socket.create_connection(("127.0.0.1", strict), timeout=10) as sock:
+        began = time.monotonic()
+        assert closes(sock, began + 10)  # recv gave b"": no answer came first
+        took = time.monotonic() - began
+    assert HEAD_SECONDS * 0.9 <= took < HEAD_SECONDS + 5
+    assert not [r for r in records if r.name == "ppnb.webhooks"]
+
+
+def test_a_head_that_is_not_http_gets_400_in_paypals_shape(strict: int) -> None:
+    """uvicorn's own answer is a plain-text "Invalid HTTP request received."."""
+    with socket.create_connection(("127.0.0.1", strict), timeout=10) as sock:
+        sock.sendall(b"HELLO THERE\r\n\r\n")
+        status, body = answer(sock, time.monotonic() + 10)
+        assert closes(sock, time.monotonic() + 5)
+    refusal = orjson.loads(body)
+    assert status == 400 and refusal["name"] == "INVALID_REQUEST" and refusal["debug_id"]
+    assert refusal["message"].startswith("The request is not valid HTTP/1.1: ")
+
+
+def test_a_whole_head_over_the_bound_in_one_read_gets_431_before_the_app() -> None:
+    """h11 bounds only a head still incomplete; one that came whole is measured before the
+    app runs, whatever the app."""
+    called: list[str] = []
+
+    async def anything(request: Request) -> Response:
+        called.append(request.url.path)
+        return Response("ok")
+
+    def render(status: int, reason: str) -> tuple[bytes, str]:
+        return orjson.dumps({"status": status, "reason": reason}), "application/json"
+
+    app = Starlette(routes=[Route("/", anything)])
+    server = Uvicorn(uvicorn.Config(app, http=bounded_heads(1024, render),
+                                    log_level="warning"))
+    try:
+        for padding, expected in ((800, 200), (1500, 431)):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n"
+                             % (b"a" * padding))
+                status, body = answer(sock, time.monotonic() + 10)
+            assert status == expected, body
+    finally:
+        server.stop()
+    assert called == ["/"]  # the 431 never reached the app
+    assert orjson.loads(body) == {"status": 431, "reason": (
+        "the request head (1519 bytes of target and headers) is over the limit of 1024 bytes")}
+
+
+def test_head_bounds_must_be_positive() -> None:
+    def render(status: int, reason: str) -> tuple[bytes, str]:
+        raise AssertionError("not rendered")
+
+    with pytest.raises(ValueError, match="must be > 0"):
+        bounded_heads(0, render)
+    with pytest.raises(ValueError, match="must be > 0"):
+        bounded_heads(1024, render, timeout=0)
+    assert bounded_heads(1024, render).head_timeout == HEAD_TIMEOUT == 10.0
 
 
 # --- defect 10: a client that goes away --------------------------------------------------------

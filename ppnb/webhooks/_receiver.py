@@ -1,8 +1,11 @@
 """The webhook receiver: an ASGI app that bounds, verifies, deduplicates and logs notifications.
 
-Before anything is verified, a request must fit (:mod:`ppnb._limits_asgi`):
+Before anything is verified, a request must fit (:mod:`ppnb._limits_http`,
+:mod:`ppnb._limits_asgi`):
 
-* request line and headers at most :data:`MAX_HEADER_BYTES` (else ``431``);
+* request line and headers at most :data:`MAX_HEADER_BYTES` (else ``431``), arriving within
+  10 s of when the server can read them (the server's bound, :func:`server_config`; else
+  ``408``); a head that is not HTTP/1.1 is a ``400``;
 * a body of at most :data:`MAX_BODY_BYTES` (else ``413``: a larger ``Content-Length`` is
   refused before a byte of the body is read, and a streamed body is counted and cut at the
   first chunk past the limit);
@@ -24,21 +27,23 @@ import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 
-from .._limits_asgi import BODY_TIMEOUT, BodyLimits, bound_bodies, describe, refuse_with
+from .._limits_asgi import BODY_TIMEOUT, BodyLimits, bound_bodies, describe
 from ._certs import PAYPAL_CERT_HOSTS, CertCache, WebhookVerificationError
 from ._log import EventLog
 from ._verify import utc, verify
 
 if TYPE_CHECKING:
+    import uvicorn
     from starlette.applications import Starlette
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp
 
-__all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "MAX_HEADER_BYTES", "listen", "receiver"]
+__all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "MAX_HEADER_BYTES", "listen", "receiver",
+           "server_config"]
 
 #: Largest notification body, in bytes. PayPal's invoice events carry one invoice (a few KB,
 #: some tens of KB with many items), so 1 MiB leaves room and bounds what a sender can cost.
@@ -66,24 +71,6 @@ def _refusal(status: int, reason: str) -> tuple[bytes, str]:
 
 def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def _bound_head(app: ASGIApp, max_head: int) -> ASGIApp:
-    """Refuse (``431``) a request whose target and headers are over ``max_head`` bytes."""
-
-    async def bounded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            size = len(scope.get("raw_path") or scope["path"].encode()) + len(
-                scope.get("query_string", b"")) + sum(
-                len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > max_head:
-                reason = f"the request's headers are over the limit of {max_head} bytes"
-                log.warning("%s refused with 431: %s", describe(scope), reason)
-                await refuse_with(send, 431, *_refusal(431, reason))
-                return
-        await app(scope, receive, send)
-
-    return bounded
 
 
 def receiver(
@@ -130,6 +117,8 @@ def receiver(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from .._limits_http import bound_head
+
     events = EventLog(log_path)
     clock = now or utc
 
@@ -167,7 +156,8 @@ def receiver(
 
     limits = BodyLimits(max_body, read_timeout=body_timeout)
     return Starlette(routes=[Route(path, receive, methods=["POST"])], lifespan=lifespan,
-                     middleware=[Middleware(_bound_head, max_head=MAX_HEADER_BYTES),
+                     middleware=[Middleware(bound_head, max_head=MAX_HEADER_BYTES,
+                                            refusal=_refusal, logger=log),
                                  Middleware(bound_bodies, limits=limits, refusal=_refusal,
                                             logger=log)])
 
@@ -184,12 +174,13 @@ def listen(
     accept_simulator: bool = False,
     max_body: int = MAX_BODY_BYTES,
     body_timeout: float = BODY_TIMEOUT,
+    head_timeout: float | None = None,
 ) -> None:
     """Serve :func:`receiver` with uvicorn until interrupted (``ppnb webhooks listen``).
 
-    The server parses request heads with h11, told to stop at :data:`MAX_HEADER_BYTES`, so an
-    endless header is cut where it is read (uvicorn's default parser has no such bound).
-    The other parameters are :func:`receiver`'s.
+    The server bounds request heads (:func:`server_config`): ``head_timeout`` seconds for a
+    head to arrive (default :data:`ppnb._limits_http.HEAD_TIMEOUT`, 10 s). The other
+    parameters are :func:`receiver`'s.
 
     To receive from the emulator, add its origin to ``allowed_cert_hosts``, e.g.
     ``(*PAYPAL_CERT_HOSTS, "http://127.0.0.1:8765")``.
@@ -199,5 +190,30 @@ def listen(
     app = receiver(log_path, webhook_id, path=path, allowed_cert_hosts=allowed_cert_hosts,
                    tolerance=tolerance, accept_simulator=accept_simulator, max_body=max_body,
                    body_timeout=body_timeout)
-    uvicorn.run(app, host=host, port=port, log_level="info", http="h11",
-                h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    uvicorn.Server(server_config(app, head_timeout=head_timeout, host=host, port=port,
+                                 log_level="info")).run()
+
+
+def server_config(app: ASGIApp, *, head_timeout: float | None = None, **options: Any
+                  ) -> uvicorn.Config:
+    """uvicorn's settings for serving the receiver: h11 with heads bounded
+    (:func:`ppnb._limits_http.bounded_heads`) at :data:`MAX_HEADER_BYTES` (``431``) and
+    ``head_timeout`` seconds (default 10 s; ``408``), refused in PayPal's error shape and
+    logged in ``ppnb.webhooks``. uvicorn's default parser (httptools) bounds neither.
+
+    Parameters
+    ----------
+    app
+        What to serve (:func:`receiver`'s app).
+    head_timeout
+        Seconds a request's head may take to arrive.
+    **options
+        Passed to ``uvicorn.Config`` (``host``, ``port``, ``log_level``, ...).
+    """
+    import uvicorn
+
+    from .._limits_http import HEAD_TIMEOUT, bounded_heads
+
+    protocol = bounded_heads(MAX_HEADER_BYTES, _refusal, logger=log,
+                             timeout=HEAD_TIMEOUT if head_timeout is None else head_timeout)
+    return uvicorn.Config(app, http=protocol, **options)
