@@ -189,7 +189,11 @@ class Dashboard(widgets.VBox):
 def _table(frame: pd.DataFrame, css: str) -> str:
     if frame.empty:
         return f"<p class='{css}'>Nothing open.</p>"
-    return frame.to_html(classes=css, border=0, escape=True)
+    # a plain row number says nothing; row labels (a side-by-side view's figures) stay, and a
+    # wide table scrolls inside its own box instead of running off the page
+    table = frame.to_html(classes=css, border=0, escape=True,
+                          index=not pd.api.types.is_integer_dtype(frame.index))
+    return f"<div style='overflow-x: auto; max-width: 100%'>{table}</div>"
 
 
 def _svg(figure: Any) -> str:

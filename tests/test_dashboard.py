@@ -54,6 +54,8 @@ def test_it_opens_on_the_books_today_with_money_shown_as_money(board: Dashboard)
     assert re.search(r"[\d,]+\.\d\d USD", totals)
     assert "<svg" in section(board, "charts")
     assert "ending_ar" in section(board, "kpis") and "open" in section(board, "customers")
+    summary = section(board, "summary")  # no column of row numbers, and it scrolls in its box
+    assert "overflow-x: auto" in summary and "<th></th>" not in summary.split("</thead>")[0]
 
 
 def test_each_pick_changes_what_is_shown(board: Dashboard) -> None:
