@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint $(CHROMIUM) $(FAKETIME)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 	$(MAKE) --no-print-directory test-at DAY=$(DAY) DAY_TESTS='$(DAY_TESTS)'
 	$(MAKE) --no-print-directory test-wheel
 
