@@ -190,8 +190,11 @@ def listen(
     app = receiver(log_path, webhook_id, path=path, allowed_cert_hosts=allowed_cert_hosts,
                    tolerance=tolerance, accept_simulator=accept_simulator, max_body=max_body,
                    body_timeout=body_timeout)
-    uvicorn.Server(server_config(app, head_timeout=head_timeout, host=host, port=port,
-                                 log_level="info")).run()
+    server = uvicorn.Server(server_config(app, head_timeout=head_timeout, host=host, port=port,
+                                          log_level="info"))
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run exits when the server could not start
 
 
 def server_config(app: ASGIApp, *, head_timeout: float | None = None, **options: Any
