@@ -322,6 +322,18 @@ def test_listen_times_out_a_trickled_head(
     assert_timed_out(*trickle(listening[1]))  # listen(head_timeout=HEAD_SECONDS)
 
 
+def test_listen_exits_3_when_its_server_cannot_start(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = (f"from ppnb.webhooks import listen; listen('WH-1', "
+                f"port={taken.getsockname()[1]}, log_path={str(tmp_path / 'e.sqlite')!r})")
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                              timeout=60)
+    assert done.returncode == 3, done.stderr.decode()
+    assert b"address already in use" in done.stderr
+
+
 def test_a_keep_alive_client_within_the_timeout_is_unaffected(strict: int) -> None:
     """Three requests on one connection, each after a pause and with its head in two parts,
     together longer than the head timeout: the clock starts again for each request."""
