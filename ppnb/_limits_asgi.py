@@ -12,8 +12,9 @@ disconnects before its body is read is logged as one line, not a traceback, and 
 sees the request.
 
 Request heads are bounded where they are parsed: an ASGI app sees headers only once the server
-has read them all, so the server must be given its own limit (uvicorn: ``http="h11"`` with
-``h11_max_incomplete_event_size``; its httptools parser has none).
+has read them all, so the server must be given its own limit, in size and in time: see
+:mod:`ppnb._limits_http` (an h11 protocol for uvicorn that answers 431 and 408 in the
+caller's error shape; uvicorn's httptools parser bounds neither).
 
 Part of the base layer: only the standard library and Starlette's stack (anyio), so the
 emulator and the webhook receiver share it.

@@ -38,7 +38,9 @@ accept those too.
 :func:`receiver` is an ASGI app (mountable in your own Starlette/FastAPI app) that bounds each
 request (headers :data:`MAX_HEADER_BYTES`, body :data:`MAX_BODY_BYTES`, body time
 :data:`BODY_TIMEOUT`), verifies, deduplicates by event id and appends each event to a SQLite
-log before answering 2xx, so PayPal retries whatever was not stored; :func:`listen` serves it;
+log before answering 2xx, so PayPal retries whatever was not stored; :func:`listen` serves it
+(:func:`server_config` is its uvicorn configuration, which also bounds the time a client may
+take to send its request head: 408 in PayPal's shape);
 :func:`events` reads the log as a DataFrame. :class:`WebhookAPI` manages subscriptions and
 lists events.
 
@@ -59,7 +61,14 @@ from ._certs import (
     WebhookVerificationError,
 )
 from ._log import EventLog, events
-from ._receiver import BODY_TIMEOUT, MAX_BODY_BYTES, MAX_HEADER_BYTES, listen, receiver
+from ._receiver import (
+    BODY_TIMEOUT,
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    listen,
+    receiver,
+    server_config,
+)
 from ._verify import verify
 
 __all__ = [
@@ -79,6 +88,7 @@ __all__ = [
     "events",
     "listen",
     "receiver",
+    "server_config",
     "signed_message",
     "verify",
     "verify_by_postback",
