@@ -29,7 +29,6 @@ from ._faults import Faults
 from ._guard import BODY_LIMITS, HEADER_LIMIT, Hosts, guard
 from ._ids import IdFactory
 from ._payer import payer_routes
-from ._search import SUMMARY_MODES
 from ._service import Invoicing
 from ._sim import sim_routes
 from ._store import Store
@@ -185,12 +184,8 @@ class Emulator:
         ValueError
             For anything but ``True``, ``False``, or one of those names.
         """
-        name = ("on" if mode else "off") if isinstance(mode, bool) else mode
-        if name not in SUMMARY_MODES:
-            raise ValueError(f"summaries: expected true, false or one of {SUMMARY_MODES}, "
-                             f"got {mode!r}")
-        self.service.searcher.summaries = name
-        return name
+        self.service.summaries = mode
+        return self.service.summaries
 
     # --- simulation (also served under /_emulator/) ------------------------------------
 

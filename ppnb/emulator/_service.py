@@ -40,7 +40,7 @@ from ._invoices import Invoices
 from ._outbox import Effects, Outbox
 from ._payments import Payments
 from ._scheduler import Scheduler
-from ._search import Search
+from ._search import SUMMARY_MODES, Search
 from ._store import BOOK_TABLES, Store
 from ._templates import Templates
 from ._webhooks import DeliveryPolicy
@@ -142,9 +142,23 @@ class Invoicing:
 
     @property
     def summaries(self) -> str:
-        """How list and search items look (one of :data:`._search.SUMMARY_MODES`; set with
-        :meth:`~._server.Emulator.set_summaries`)."""
+        """How list and search items look: one of :data:`._search.SUMMARY_MODES` (set as
+        ``True``, ``False`` or one of those names; see :class:`~._server.Emulator`).
+
+        Raises
+        ------
+        ValueError
+            When set to anything else.
+        """
         return self.searcher.summaries
+
+    @summaries.setter
+    def summaries(self, mode: bool | str) -> None:
+        name = ("on" if mode else "off") if isinstance(mode, bool) else mode
+        if name not in SUMMARY_MODES:
+            raise ValueError(f"summaries: expected true, false or one of {SUMMARY_MODES}, "
+                             f"got {mode!r}")
+        self.searcher.summaries = name
 
     @property
     def token_ttl(self) -> int:
