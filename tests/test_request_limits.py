@@ -7,12 +7,13 @@ process, whose resident memory is read from ``/proc`` while they run:
   to be read whole before the secret was checked (1.66 GB resident);
 * a 200 MB create stalled the server;
 * 50 MB of headers were accepted;
-* a body sent one byte at a time held its request open for ever.
+* a body sent one byte at a time held its request open for ever, and so did a head.
 
 Now a declared size over the path's limit gets 413 before a byte of the body is read, a
-streamed one at the first chunk past it, a head over 32 KiB gets 400 from the parser, and a
-body that does not arrive in time gets 408, all in PayPal's error shape where the emulator
-answers. Every loop is bounded in count and time.
+streamed one at the first chunk past it, a head over 32 KiB gets 431, and a body or a head
+that does not arrive in time gets 408 (the head's clock restarting for each request on a
+keep-alive connection), all in PayPal's error shape. Every loop is bounded in count and
+time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,11 +33,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from helpers import Api, invoice_body, new_merchant
+import uvicorn
+from helpers import Api, invoice_body, new_merchant, reserve, wait_for
+from test_webhook_limits import answer, closes, trickle
 
 from ppnb._limits_asgi import BodyLimits
-from ppnb.emulator import RunningEmulator, start
+from ppnb.emulator import Emulator, RunningEmulator, start
 from ppnb.emulator._guard import API_BODY_LIMIT, BODY_LIMITS, HEADER_LIMIT, TOKEN_BODY_LIMIT
+from ppnb.emulator._server import server_config
 
 MiB = 1 << 20
 #: How much the server's resident memory may grow while an attack runs.
@@ -199,7 +204,11 @@ def test_headers_over_the_limit_are_refused_by_the_parser(server: Server) -> Non
     head = (f"GET /v2/invoicing/invoices HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
             "X-Padding: ")
     outcome = attack(server, head, b"a" * (64 * 1024), 800)  # up to 50 MB of one header
-    assert outcome.status == 400, outcome
+    body = paypal_error(outcome, 431)
+    assert body["name"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    assert body["details"][0]["issue"] == "REQUEST_HEADERS_TOO_LARGE"
+    assert body["details"][0]["description"] == (
+        f"The request head is over the limit of {HEADER_LIMIT} bytes.")
     assert outcome.sent < 8 * MiB
     assert outcome.peak_rss - before < RSS_GROWTH_BOUND
     assert HEADER_LIMIT == 32 * 1024
@@ -244,3 +253,79 @@ def test_the_largest_valid_invoice_still_fits(impatient: RunningEmulator) -> Non
                          terms_and_conditions="ß" * 4000)
     assert len(created["items"]) == 100
     api.http.close()
+
+
+# --- request heads that take too long (ppnb._limits_http through server_config) ---------
+
+#: The head timeout of the emulator under test (the default, HEAD_TIMEOUT, is 10 s).
+HEAD_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def head_timed() -> Iterator[int]:
+    """An emulator served in this process by its own ``server_config``, waiting
+    HEAD_SECONDS for a head; its port."""
+    emulator = Emulator()
+    sock = reserve()
+    server = uvicorn.Server(server_config(emulator.app, head_timeout=HEAD_SECONDS,
+                                          lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started or not thread.is_alive(), "the emulator")
+    assert server.started
+    yield sock.getsockname()[1]
+    server.should_exit = True
+    thread.join(timeout=10)
+    emulator.close()
+
+
+def clock_request(port: int) -> bytes:
+    return f"GET /_emulator/clock HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+
+def test_a_head_trickled_in_gets_408_in_paypals_shape(head_timed: int) -> None:
+    status, body, took, closed = trickle(head_timed)  # a byte every 0.1 s, never done
+    assert status == 408 and closed
+    assert {"name", "message", "debug_id", "details", "links"} <= set(body)
+    assert body["name"] == "REQUEST_TIMEOUT"
+    assert body["details"][0]["description"].startswith(
+        f"The request head did not arrive within {HEAD_SECONDS:g} seconds (")
+    assert HEAD_SECONDS * 0.9 <= took < HEAD_SECONDS + 5
+
+
+def test_keep_alive_requests_within_the_head_timeout_are_served(head_timed: int) -> None:
+    request = clock_request(head_timed)
+    with socket.create_connection(("127.0.0.1", head_timed), timeout=10) as sock:
+        began = time.monotonic()
+        for _ in range(3):  # each after a pause, its head in two parts: 1.5 timeouts in all
+            assert not select.select([sock], [], [], HEAD_SECONDS * 0.3)[0]
+            sock.sendall(request[:10])
+            assert not select.select([sock], [], [], HEAD_SECONDS * 0.2)[0]
+            sock.sendall(request[10:])
+            status, body = answer(sock, time.monotonic() + 10)
+            assert status == 200 and "today" in orjson.loads(body)
+        assert time.monotonic() - began > HEAD_SECONDS * 1.5
+
+
+def test_a_stalled_second_head_on_a_keep_alive_connection_gets_408(head_timed: int) -> None:
+    with socket.create_connection(("127.0.0.1", head_timed), timeout=10) as sock:
+        sock.sendall(clock_request(head_timed))
+        assert answer(sock, time.monotonic() + 10)[0] == 200
+        answered = time.monotonic()
+        sock.sendall(clock_request(head_timed)[:-2])  # all but the blank line
+        status, body = answer(sock, answered + 10)
+        took = time.monotonic() - answered
+        assert closes(sock, time.monotonic() + 5)
+    assert status == 408 and orjson.loads(body)["name"] == "REQUEST_TIMEOUT"
+    assert HEAD_SECONDS * 0.9 <= took < HEAD_SECONDS + 5
+
+
+def test_a_head_that_is_not_http_gets_400_in_paypals_shape(head_timed: int) -> None:
+    with socket.create_connection(("127.0.0.1", head_timed), timeout=10) as sock:
+        sock.sendall(b"HELLO THERE\r\n\r\n")
+        status, body = answer(sock, time.monotonic() + 10)
+    refusal = orjson.loads(body)
+    assert status == 400 and refusal["name"] == "INVALID_REQUEST"
+    assert refusal["details"][0]["issue"] == "MALFORMED_REQUEST"
+    assert refusal["details"][0]["description"].startswith(
+        "The request is not valid HTTP/1.1: ")

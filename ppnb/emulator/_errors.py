@@ -5,8 +5,8 @@ The HTTP layer turns an :class:`ApiError` into PayPal's error body::
     {"name": ..., "message": ..., "debug_id": ..., "details": [...], "links": [...]}
 
 Names and messages per status are PayPal's (``error_400`` ... ``error_503`` in the spec); the
-spec has none for 408, 413 and 421 (the emulator's request limits and Host check), so those
-follow the same pattern.
+spec has none for 408, 413, 421 and 431 (the emulator's request limits and Host check), so
+those follow the same pattern.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ _ENVELOPES: dict[int, tuple[str, str]] = {
         "validation.",
     ),
     429: ("RATE_LIMIT_REACHED", "Too many requests. Blocked due to rate limiting."),
+    431: ("REQUEST_HEADER_FIELDS_TOO_LARGE", "The request's header fields are larger than the "
+          "server accepts."),
     500: ("INTERNAL_SERVER_ERROR", "An internal server error occurred."),
     503: ("SERVICE_UNAVAILABLE", "Service Unavailable."),
 }

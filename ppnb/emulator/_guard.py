@@ -12,8 +12,9 @@ keep such requests out before any route runs:
 * **Limits**: request bodies are bounded per path (:data:`BODY_LIMITS`) and must arrive
   within :data:`BODY_READ_TIMEOUT` seconds; ``413`` or ``408`` otherwise, before more than
   the limit is read (:mod:`ppnb._limits_asgi`, shared with the webhook receiver; each
-  refusal is logged as one line). Request heads are bounded by the HTTP parser
-  (:data:`HEADER_LIMIT`, see :func:`~._server.server_config`).
+  refusal is logged as one line). Request heads are bounded where the server reads them
+  (:data:`HEADER_LIMIT` and a head timeout, ``431`` and ``408``; see
+  :func:`~._server.server_config`).
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ BODY_LIMITS = BodyLimits(
     read_timeout=BODY_READ_TIMEOUT,
 )
 
-_ISSUES = {408: "REQUEST_TIMEOUT", 413: "REQUEST_BODY_TOO_LARGE", 421: "INVALID_HOST"}
+_ISSUES = {400: "MALFORMED_REQUEST", 408: "REQUEST_TIMEOUT", 413: "REQUEST_BODY_TOO_LARGE",
+           421: "INVALID_HOST", 431: "REQUEST_HEADERS_TOO_LARGE"}
+#: Where each refusal's detail points (field, location); the rest point at the body.
+_WHERE = {400: (None, "header"), 421: ("Host", "header"), 431: (None, "header")}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def paypal_refusal(status: int, reason: str) -> tuple[bytes, str]:
     """A refused request's body in PayPal's error shape (name, message, debug_id, details,
     links)."""
-    field, location = ("Host", "header") if status == 421 else ("/", "body")
+    field, location = _WHERE.get(status, ("/", "body"))
     refused = error(status, _ISSUES[status], reason[:1].upper() + reason[1:] + ".", field,
                     location=location)
     return orjson.dumps(refused.as_json(IdFactory.debug_id())), "application/json"

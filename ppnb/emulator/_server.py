@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from .._limits_asgi import BodyLimits
+from .._limits_http import HEAD_TIMEOUT, bounded_heads
 from . import _control
 from ._app import create_app
 from ._auth import TOKEN_TTL
@@ -26,7 +27,7 @@ from ._book import Merchant
 from ._clock import Clock
 from ._control import Control
 from ._faults import Faults
-from ._guard import BODY_LIMITS, HEADER_LIMIT, Hosts, guard
+from ._guard import BODY_LIMITS, HEADER_LIMIT, Hosts, guard, paypal_refusal
 from ._ids import IdFactory
 from ._payer import payer_routes
 from ._service import Invoicing
@@ -262,11 +263,13 @@ class Emulator:
         self.store.close()
 
 
-def server_config(app: ASGIApp, **options: Any) -> uvicorn.Config:
-    """uvicorn's settings for the emulator: quiet, and h11 as the HTTP parser, for it bounds
-    a request's head (:data:`~._guard.HEADER_LIMIT`; an oversized one gets uvicorn's plain
-    400 and the connection closes) where httptools accepts any size."""
-    return uvicorn.Config(app, http="h11", h11_max_incomplete_event_size=HEADER_LIMIT,
+def server_config(app: ASGIApp, *, head_timeout: float = HEAD_TIMEOUT, **options: Any
+                  ) -> uvicorn.Config:
+    """uvicorn's settings for the emulator: quiet, and h11 with request heads bounded
+    (:func:`ppnb._limits_http.bounded_heads`): :data:`~._guard.HEADER_LIMIT` bytes (431) and
+    ``head_timeout`` seconds (408), refused in PayPal's error shape."""
+    return uvicorn.Config(app, http=bounded_heads(HEADER_LIMIT, paypal_refusal,
+                                                  timeout=head_timeout),
                           log_level="warning", access_log=False, **options)
 
 
