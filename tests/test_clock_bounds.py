@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from helpers import Api, control_headers, new_merchant, refused
+from helpers import Api, control_headers, invoice_body, new_merchant, refused
 
 from ppnb.emulator import Clock, ClockError, Control, Emulator, RunningEmulator, start
 from ppnb.emulator._clock import EARLIEST, LATEST
@@ -52,6 +52,20 @@ def test_the_year_9999_is_refused_and_creates_keep_working(running: RunningEmula
     api = Api(running.base_url, *new_merchant(running.emulator))
     assert api.create()["detail"]["invoice_date"] == "2025-01-15"
     assert control.advance(30)["today"] == "2025-02-14"  # and it still moves
+    api.http.close()
+
+
+def test_an_invoice_date_that_leaves_no_due_date_is_a_400(running: RunningEmulator) -> None:
+    """9999-12-01 with NET_90 (or 9999-12-31 with NET_10) has no due date: a 400 on the
+    invoice date, not a 500; the last day itself is a valid date and is kept."""
+    api = Api(running.base_url, *new_merchant(running.emulator))
+    for day, term in (("9999-12-01", "NET_90"), ("9999-12-31", "NET_10")):
+        answer = api.post("/v2/invoicing/invoices", invoice_body(invoice_date=day, term=term))
+        assert answer.status_code == 400, answer.text
+        detail = paypal_400(answer.json())
+        assert detail["field"] == "/detail/invoice_date" and detail["value"] == day
+    kept = api.create(invoice_date="9999-12-31", term="DUE_ON_RECEIPT")
+    assert kept["detail"]["payment_term"]["due_date"] == "9999-12-31"
     api.http.close()
 
 

@@ -103,7 +103,13 @@ class Invoices:
         term.setdefault("term_type", "DUE_ON_RECEIPT")
         kind = term["term_type"]
         if kind in NET_TERM_DAYS:
-            term["due_date"] = (invoice_date + dt.timedelta(days=NET_TERM_DAYS[kind])).isoformat()
+            try:
+                due = invoice_date + dt.timedelta(days=NET_TERM_DAYS[kind])
+            except OverflowError:  # a due date after 9999-12-31: no date at all
+                raise error(400, "INVALID_PARAMETER_VALUE",
+                            "The invoice date leaves no valid due date for its payment term.",
+                            "/detail/invoice_date", invoice_date.isoformat()) from None
+            term["due_date"] = due.isoformat()
         elif kind == "DUE_ON_RECEIPT":
             term["due_date"] = invoice_date.isoformat()
         elif kind == "NO_DUE_DATE":
