@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_analysis_aging import invoice  # one invoice as the API returns it
+from test_display import invoices
 
 import ppnb  # registers the accessor
 from ppnb.analysis import AnalysisError, Rates, aging, roll_rates
@@ -24,16 +25,10 @@ RATES_DAY = dt.date(2025, 3, 28)
 
 
 def book() -> Tables:
-    return flatten([
-        invoice("A", 131693, invoice_date="2025-03-01", due_date="2025-03-20"),
-        invoice("B", 500000, currency="JPY", invoice_date="2024-12-01", due_date="2024-12-15",
-                email="b@example.com"),
-        invoice("C", 1000, currency="EUR", invoice_date="2025-01-10", due_date="2025-02-10",
-                payments=[("2025-02-01", 400)], status="PARTIALLY_PAID",
-                email="c@example.com"),
-        invoice("D", 250, currency="EUR", invoice_date="2025-03-25", due_date="2025-04-25",
-                email="a@example.com"),
-    ])
+    """The display tests' three invoices and a second EUR one of A's customer."""
+    return flatten([*invoices(),
+                    invoice("D", 250, currency="EUR", invoice_date="2025-03-25",
+                            due_date="2025-04-25", email="a@example.com")])
 
 
 USD = Rates(RATES_DAY, "USD", {"EUR": "1.0842", "JPY": "0.00667"})

@@ -12,19 +12,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import test_control_plane
 from helpers import Api, control_headers, invoice_body, new_merchant, refused
 
-from ppnb.emulator import Clock, ClockError, Control, Emulator, RunningEmulator, start
+from ppnb.emulator import Clock, ClockError, Control, Emulator, RunningEmulator
 from ppnb.emulator._clock import EARLIEST, LATEST
 
-START = dt.datetime(2025, 1, 15, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def running() -> Iterator[RunningEmulator]:
-    with start(clock=Clock(START, frozen=True)) as served:
-        yield served
-    served.emulator.close()
+#: The served emulator (a fixture), frozen at the control-plane tests' START.
+running = test_control_plane.running
+START = test_control_plane.START
 
 
 @pytest.fixture

@@ -51,15 +51,20 @@ def test_declared_kinds_win_and_bad_ones_are_refused() -> None:
         declare(frame, total="dollars")
 
 
-def book() -> Tables:
-    return flatten([
+def invoices() -> list[dict]:
+    """Three invoices in USD, JPY and EUR (one partly paid), as the API returns them."""
+    return [
         invoice("A", 131693, invoice_date="2025-03-01", due_date="2025-03-20"),
         invoice("B", 500000, currency="JPY", invoice_date="2024-12-01", due_date="2024-12-15",
                 email="b@example.com"),
         invoice("C", 1000, currency="EUR", invoice_date="2025-01-10", due_date="2025-02-10",
                 payments=[("2025-02-01", 400)], status="PARTIALLY_PAID",
                 email="c@example.com"),
-    ])
+    ]
+
+
+def book() -> Tables:
+    return flatten(invoices())
 
 
 def test_aging_totals_stand_side_by_side_never_added() -> None:
