@@ -69,6 +69,47 @@ def screenshot(page: Any, name: str) -> Path:
     return target
 
 
+#: Marks the scrolling box of the notebook on show in JupyterLab (which scrolls inside its own
+#: panel, so a full-page screenshot catches one screen); returns its sizes, or null.
+_FIND_SCROLLER = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return null;
+  const box = [...panel.querySelectorAll('*')].find(e => e.scrollHeight > e.clientHeight + 4
+      && ['auto', 'scroll'].includes(getComputedStyle(e).overflowY));
+  if (!box) return null;
+  box.setAttribute('data-ppnb-scroller', '');
+  return [box.scrollHeight, box.clientHeight];
+}"""
+#: Scrolls that box by most of a screen; says whether its end is now on show.
+_SCROLL_ON = """() => {
+  const box = document.querySelector('[data-ppnb-scroller]');
+  box.scrollTop += Math.floor(box.clientHeight * 0.9);
+  return box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+}"""
+#: Resolves once the browser has drawn two more frames (what was scrolled in is painted).
+_NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def notebook_screenshots(page: Any, name: str, *, most: int = 60) -> tuple[list[Path], bool]:
+    """Screenshots of a whole notebook in JupyterLab, screen by screen from the top, as
+    out/screenshots/NAME-01.png, NAME-02.png, ...; returns them and whether the last one
+    reached the notebook's end (at most ``most`` screens)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sizes = page.evaluate(_FIND_SCROLLER)
+    shots: list[Path] = []
+    at_end = sizes is None  # nothing scrolls: one screen shows it all
+    if sizes is not None:
+        page.evaluate("() => { document.querySelector('[data-ppnb-scroller]').scrollTop = 0; }")
+    while len(shots) < most:
+        page.evaluate(_NEXT_FRAMES)
+        shots.append(SCREENSHOTS / f"{name}-{len(shots) + 1:02d}.png")
+        page.screenshot(path=str(shots[-1]))
+        if at_end:
+            break
+        at_end = page.evaluate(_SCROLL_ON)
+    return shots, at_end
+
+
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """This process's environment without ppnb's, PayPal's, Jupyter's and IPython's settings,
     with HOME and Jupyter's and IPython's folders under ``home``, plus ``extra``."""

@@ -4,8 +4,8 @@
 working copy is opened in JupyterLab in Debian's headless Chromium (which may reach loopback
 only), every cell is run with JupyterLab's own "Run All Cells" command, and the test waits
 until the kernel is idle with every code cell executed. It then checks that no cell failed,
-that the originals in ``ppnb/notebooks/`` are untouched, and leaves a screenshot of each notebook
-in ``out/screenshots/`` for people to look at.
+that the originals in ``ppnb/notebooks/`` are untouched, and leaves screenshots of each whole
+notebook, screen by screen, in ``out/screenshots/`` for people to look at.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import loopback_page, screenshot
+from browser import loopback_page, notebook_screenshots
 from helpers import free_port, wait_for
 
 from ppnb.lab import NOTEBOOKS
@@ -97,6 +97,8 @@ def test_run_all_in_jupyterlab(lab: tuple[str, str], originals: dict[str, str], 
             return now if now.get("pending") == 0 and now["status"] == "idle" else None
         assert wait_for(finished, f"{path.name} to run", 600, 1)["errors"] == []
         assert page.get_by_text("official Jupyter news").count() == 0  # no news prompt
-        screenshot(page, f"notebook-{path.stem}")
+        shots, whole = notebook_screenshots(page, f"notebook-{path.stem}")
+        assert whole, f"{len(shots)} screens did not reach the end of {path.name}"
+        assert all(shot.stat().st_size > 10_000 for shot in shots)
     assert {kind for kind, _ in outside} <= {"stylesheet", "font"}, outside
     assert hashlib.sha256(path.read_bytes()).hexdigest() == originals[path.name]
