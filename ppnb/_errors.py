@@ -41,6 +41,11 @@ class PPNBError(Exception):
         ├── ppnb.dunning.DunningError          a dunning policy that cannot be used
         ├── ppnb.partners._task.TransientError     a merchant's pull to try again later
         ├── ppnb.emulator.ControlError         an /_emulator/ call refused or not made
+        ├── ppnb.emulator.ClockError           an emulator clock moved outside 2000-2099
+        ├── ppnb.emulator._errors.ApiError     the emulator refusing a request (it becomes
+        │                                      PayPal's error answer; raised in-process too)
+        ├── ppnb.emulator._snapshots.SnapshotLimit    too many or too large snapshots
+        ├── ppnb.cli._common.CommandError      a CLI command that cannot run as given
         └── ppnb._extras.MissingExtra          an optional extra is not installed (also an
                                                ImportError; says which pip install)
 

@@ -82,7 +82,9 @@ def test_the_exception_tree_drawn_in_ppnberror_is_true() -> None:
 @pytest.mark.parametrize("module", ["ppnb.client", "ppnb.pager", "ppnb.actions", "ppnb.dunning",
                                     "ppnb.widgets._numbers", "ppnb.money", "ppnb.totals",
                                     "ppnb.webhooks", "ppnb.seed", "ppnb.analysis", "ppnb.reports",
-                                    "ppnb._extras", "ppnb.partners._task"])
+                                    "ppnb._extras", "ppnb.partners._task",
+                                    "ppnb.emulator._clock", "ppnb.emulator._errors",
+                                    "ppnb.emulator._snapshots", "ppnb.cli._common"])
 def test_every_exception_of_these_modules_is_a_ppnberror_and_in_the_tree(module: str) -> None:
     from ppnb import PPNBError
 

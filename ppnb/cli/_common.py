@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._errors import PPNBError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_ENV_FILE = Path(".ppnb") / "emulator.env"
 
 
-class CommandError(Exception):
+class CommandError(PPNBError):
     """A problem the user can fix, reported as ``ppnb VERB: error: ...`` with exit status 1."""
 
 

@@ -14,13 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from .._errors import PPNBError
+
 #: The earliest time the clock may show.
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: The latest time the clock may show (the last second of 2099, UTC).
 LATEST = dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
-class ClockError(ValueError):
+class ClockError(ValueError, PPNBError):
     """A request to move the clock backwards, out of its range, or by something not a
     number of days."""
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import PPNBError
+
 _ENVELOPES: dict[int, tuple[str, str]] = {
     400: (
         "INVALID_REQUEST",
@@ -73,7 +75,7 @@ class Detail:
 
 
 @dataclass
-class ApiError(Exception):
+class ApiError(PPNBError):
     """A request the emulator refuses; nothing it would have changed is stored."""
 
     status: int

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .._errors import PPNBError
+
 #: Most snapshots kept at once (saving over an existing name does not add one).
 MAX_SNAPSHOTS = 20
 #: Most bytes every snapshot together may take, the one being saved included.
@@ -23,7 +25,7 @@ MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 _SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-class SnapshotLimit(Exception):
+class SnapshotLimit(PPNBError):
     """Saving a snapshot would keep more of them, or more bytes, than allowed.
 
     ``kind`` is ``"count"`` or ``"size"``.
