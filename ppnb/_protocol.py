@@ -8,7 +8,7 @@ sits with the rest of the signature format in :mod:`ppnb._signing`.
 
 from __future__ import annotations
 
-__all__ = ["LOOPBACK_HOSTS", "NET_TERM_DAYS", "REMINDERS_PER_DAY", "TERM_DAYS"]
+__all__ = ["LOOPBACK_HOSTS", "NET_TERM_DAYS", "REMINDERS_PER_DAY", "TERM_DAYS", "TERM_TYPES"]
 
 #: PayPal's limit of reminders per invoice per UTC day (``MAX_REMINDERS_PER_DAY`` beyond).
 REMINDERS_PER_DAY = 2
@@ -19,6 +19,9 @@ NET_TERM_DAYS: dict[str, int] = {"NET_10": 10, "NET_15": 15, "NET_30": 30, "NET_
 
 #: Every payment term whose due date follows from the invoice date alone.
 TERM_DAYS: dict[str, int] = {"DUE_ON_RECEIPT": 0, **NET_TERM_DAYS}
+
+#: Every payment term PayPal knows (``payment_term.term_type``), in the order forms offer them.
+TERM_TYPES = ("DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", *NET_TERM_DAYS, "NO_DUE_DATE")
 
 #: Hosts that are this machine: plain ``http`` is allowed to them (the emulator, a local
 #: webhook receiver), and only to them.

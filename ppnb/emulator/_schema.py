@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from .._protocol import NET_TERM_DAYS
+from .._protocol import TERM_TYPES
 from ..limits import EMAIL as EMAIL_PATTERN
 from ..limits import EMAIL_LENGTH, MAX_LENGTH
 from ._validation import Arr, Bool, Date, DateTime, Int, Node, Obj, Problems, Str, parse_datetime
@@ -34,7 +34,6 @@ PAYMENT_METHODS = (
     "BANK_TRANSFER", "CASH", "CHECK", "CREDIT_CARD", "DEBIT_CARD", "PAYPAL", "WIRE_TRANSFER",
     "OTHER",
 )  # fmt: skip
-TERM_TYPES = ("DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", *NET_TERM_DAYS, "NO_DUE_DATE")
 INVOICE_STATUSES = (
     "DRAFT", "SENT", "SCHEDULED", "PAID", "MARKED_AS_PAID", "CANCELLED", "REFUNDED",
     "PARTIALLY_PAID", "PARTIALLY_REFUNDED", "MARKED_AS_REFUNDED", "UNPAID", "PAYMENT_PENDING",

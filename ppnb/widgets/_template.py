@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._protocol import TERM_TYPES
 from ..money import CURRENCY_DECIMALS
 
-#: PayPal's payment terms.
-TERMS = ("DUE_ON_RECEIPT", "DUE_ON_DATE_SPECIFIED", "NET_10", "NET_15", "NET_30", "NET_45",
-         "NET_60", "NET_90", "NO_DUE_DATE")
+#: PayPal's payment terms (the base layer's list).
+TERMS = TERM_TYPES
 
 
 def prefill(info: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
